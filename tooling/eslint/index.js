@@ -1,0 +1,44 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Shared flat config: typescript-eslint's type-checked rules for every workspace.
+ * `process.env` is read in one env module per app (STYLE.md §4); elsewhere it is banned.
+ * @param {{ tsconfigRootDir: string, envFiles?: string[] }} options
+ */
+export function lookalike({ tsconfigRootDir, envFiles = [] }) {
+  return tseslint.config(
+    { ignores: ['dist/**', '.next/**', 'src/generated/**', 'coverage/**', 'next-env.d.ts'] },
+    js.configs.recommended,
+    ...tseslint.configs.strictTypeChecked,
+    {
+      languageOptions: {
+        parserOptions: { projectService: true, tsconfigRootDir },
+      },
+      rules: {
+        '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+        '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+        'no-restricted-syntax': [
+          'error',
+          { selector: 'ExportDefaultDeclaration', message: 'Use named exports (DESIGN.md).' },
+        ],
+        'no-restricted-properties': [
+          'error',
+          { object: 'process', property: 'env', message: 'Read configuration in env.ts only.' },
+        ],
+      },
+    },
+    {
+      files: ['**/*.test.ts', '**/*.config.ts', '**/testing/**', ...envFiles],
+      rules: { 'no-restricted-properties': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+    },
+    {
+      files: ['**/*.js', '**/*.mjs', '**/*.config.ts'],
+      ...tseslint.configs.disableTypeChecked,
+    },
+    {
+      files: ['**/*.config.ts', '**/*.config.js', '**/*.config.mjs'],
+      rules: { 'no-restricted-syntax': 'off' },
+    },
+  );
+}

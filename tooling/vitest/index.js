@@ -1,0 +1,15 @@
+import { defineProject } from 'vitest/config';
+
+/**
+ * Workspace packages are resolved to their TypeScript sources in tests through the
+ * `@lookalike/source` export condition, so `npm test` needs no build step.
+ * @param {import('vitest/config').TestProjectInlineConfiguration['test']} test
+ */
+export function project(test) {
+  const conditions = ['@lookalike/source', 'module', 'node', 'development|production'];
+  return defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: ['@lookalike/source'] } },
+    test: { environment: 'node', ...test },
+  });
+}
