@@ -10,6 +10,7 @@ export function project(test) {
   return defineProject({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: ['@lookalike/source'] } },
-    test: { environment: 'node', ...test },
+    // Real databases and models: PGlite alone takes seconds to boot on a busy 2-core machine.
+    test: { environment: 'node', testTimeout: 60_000, hookTimeout: 120_000, ...test },
   });
 }

@@ -1,0 +1,71 @@
+export { createDb, IN_MEMORY, type CreateDbOptions, type Db } from './create-db.js';
+export type { SqlDriver, SqlSession } from './driver.js';
+export {
+  ConflictError,
+  DataDirLockedError,
+  DbError,
+  InvalidArgumentError,
+  MigrationError,
+  NotFoundError,
+} from './errors.js';
+export {
+  checksum,
+  defaultMigrationsDir,
+  migrate,
+  migrationStatus,
+  readMigrations,
+  type MigrateResult,
+  type MigrationFile,
+  type MigrationStatus,
+} from './migrate/runner.js';
+export {
+  API_SCOPES,
+  ApiKeyRepository,
+  type ApiKeyRecord,
+  type ApiScope,
+  type CreateApiKeyInput,
+} from './repositories/api-key.repository.js';
+export {
+  EmbeddingModelRepository,
+  MAX_HALFVEC_INDEX_DIMS,
+  MAX_VECTOR_INDEX_DIMS,
+  type EmbeddingModelRecord,
+  type EmbeddingModelStatus,
+} from './repositories/embedding-model.repository.js';
+export {
+  EmbeddingRepository,
+  HNSW_EF_SEARCH,
+  MAX_NEAREST_K,
+  maxDistanceOf,
+  scoreOf,
+  validateThreshold,
+  type EmbeddingItem,
+  type Metric,
+  type NearestArgs,
+  type NearestHit,
+} from './repositories/embedding.repository.js';
+export {
+  ImageRepository,
+  type AddImageInput,
+  type AddImageResult,
+  type ImageRecord,
+  type ImageStatus,
+} from './repositories/image.repository.js';
+export { MerchantRepository, type MerchantRecord } from './repositories/merchant.repository.js';
+export type { JsonValue, Labels, ProductFilter } from './repositories/product-filter.js';
+export {
+  MAX_PAGE_SIZE,
+  ProductRepository,
+  type ListProductsArgs,
+  type ProductInput,
+  type ProductPage,
+  type ProductPatch,
+  type ProductRecord,
+} from './repositories/product.repository.js';
+export {
+  DEFAULT_SEARCH_SETTINGS,
+  MAX_TOP_K,
+  SettingsRepository,
+  type SearchSettingsPatch,
+  type SearchSettingsRecord,
+} from './repositories/settings.repository.js';

@@ -1,0 +1,32 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { assertText, isUuid } from './validate.js';
+
+export interface MerchantRecord {
+  id: string;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export class MerchantRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async create(name: string): Promise<MerchantRecord> {
+    assertText(name, 'merchant name', { min: 1, max: 200 });
+    return this.prisma.merchant.create({ data: { name } });
+  }
+
+  async get(id: string): Promise<MerchantRecord | null> {
+    if (!isUuid(id)) return null;
+    return this.prisma.merchant.findUnique({ where: { id } });
+  }
+
+  /** The oldest merchant: the default one on a single-tenant install. */
+  async first(): Promise<MerchantRecord | null> {
+    return this.prisma.merchant.findFirst({ orderBy: { createdAt: 'asc' } });
+  }
+
+  async count(): Promise<number> {
+    return this.prisma.merchant.count();
+  }
+}

@@ -1,0 +1,3 @@
+import type { TestProjectInlineConfiguration, UserWorkspaceConfig } from 'vitest/config';
+
+export function project(test: TestProjectInlineConfiguration['test']): UserWorkspaceConfig;
