@@ -81,7 +81,10 @@ describe('cosineSimilarity', () => {
 
   it('never leaves [-1, 1] through rounding', () => {
     const a = [0.1, 0.2, 0.3, 0.7, 1e-3];
-    const s = cosineSimilarity(a, a.map((x) => x * 3));
+    const s = cosineSimilarity(
+      a,
+      a.map((x) => x * 3),
+    );
     expect(s).toBeLessThanOrEqual(1);
     expect(s).toBeCloseTo(1, 12);
   });
