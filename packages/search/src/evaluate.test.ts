@@ -393,6 +393,11 @@ describe('evaluateRetrieval: input checks', () => {
     ],
     ['k = 0', { ...base, ks: [1, 0] }, /ks\[1\] must be a positive integer/],
     [
+      'too many ks',
+      { ...base, ks: Array.from({ length: 101 }, (_, i) => i + 1) },
+      /ks may hold at most 100/,
+    ],
+    [
       'threshold out of range',
       { ...base, thresholds: [0.5, 1.2] },
       /thresholds\[1\] is a minimum cosine similarity/,

@@ -149,6 +149,8 @@ export const DEFAULT_TARGET_PRECISION = 0.9;
 /** 20 bins keep each bin populated for a catalog of a few hundred images. */
 export const DEFAULT_HISTOGRAM_BINS = 20;
 const MAX_HISTOGRAM_BINS = 1000;
+/** Each k adds a pass over every query; a request's worth of cut-offs is a handful. */
+const MAX_KS = 100;
 
 /** How far a result's score may sit from the score its distance implies (rounding only). */
 const CONSISTENCY_TOLERANCE = 1e-6;
@@ -229,6 +231,7 @@ function mean(values: readonly number[]): number | null {
 
 function readKs(ks: readonly number[]): number[] {
   if (!isList(ks)) fail('ks', 'must be an array of positive integers');
+  if (ks.length > MAX_KS) fail('ks', `may hold at most ${MAX_KS} values (got ${ks.length})`);
   ks.forEach((k, i) => {
     if (!isInteger(k, 1)) fail(`ks[${i}]`, `must be a positive integer (got ${show(k)})`);
   });
