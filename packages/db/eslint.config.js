@@ -1,3 +1,6 @@
 import { lookalike } from '@lookalike/eslint-config';
 
-export default lookalike({ tsconfigRootDir: import.meta.dirname });
+export default lookalike({
+  tsconfigRootDir: import.meta.dirname,
+  envFiles: ['src/migrate/cli.ts'],
+});

@@ -30,11 +30,20 @@ export function lookalike({ tsconfigRootDir, envFiles = [] }) {
     },
     {
       files: ['**/*.test.ts', '**/*.config.ts', '**/testing/**', ...envFiles],
-      rules: { 'no-restricted-properties': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+      rules: {
+        'no-restricted-properties': 'off',
+        '@typescript-eslint/no-non-null-assertion': 'off',
+      },
     },
     {
       files: ['**/*.js', '**/*.mjs', '**/*.config.ts'],
       ...tseslint.configs.disableTypeChecked,
+    },
+    {
+      // Plain Node scripts (build helpers): they read their own environment.
+      files: ['scripts/**/*.mjs', '**/*.mjs'],
+      languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+      rules: { 'no-restricted-properties': 'off' },
     },
     {
       files: ['**/*.config.ts', '**/*.config.js', '**/*.config.mjs'],

@@ -65,7 +65,7 @@ interface Engine {
   close(): Promise<void>;
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Engine> {
+function openPostgres(url: string, poolSize: number): Engine {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => undefined);
@@ -117,7 +117,7 @@ async function openPglite(dataDir: string): Promise<Engine> {
 export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   const { url, dataDir = './.data', poolSize = 10, log = () => undefined } = options;
   const engine = url
-    ? await openPostgres(url, poolSize)
+    ? openPostgres(url, poolSize)
     : await openPglite(dataDir === IN_MEMORY ? IN_MEMORY : path.resolve(dataDir));
   const { prisma, sql } = engine;
   const models = new EmbeddingModelRepository(prisma);

@@ -36,7 +36,9 @@ describe.each(testEngines())('schema drift ($name)', (engine) => {
       try {
         await migrate(broken.db.sql, { dir });
         const problems = diffShapes(expected, await actualShape(broken.db.sql));
-        expect(problems).toEqual(['column products.description (text null) is missing from the database']);
+        expect(problems).toEqual([
+          'column products.description (text null) is missing from the database',
+        ]);
       } finally {
         await broken.drop();
       }

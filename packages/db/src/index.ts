@@ -43,6 +43,7 @@ export {
   type Metric,
   type NearestArgs,
   type NearestHit,
+  type NearestStrategy,
 } from './repositories/embedding.repository.js';
 export {
   ImageRepository,
@@ -69,3 +70,21 @@ export {
   type SearchSettingsPatch,
   type SearchSettingsRecord,
 } from './repositories/settings.repository.js';
+
+// Test and benchmark support: throwaway databases on each engine, bulk seeding, reference maths.
+export { seedCatalog, type SeededItem } from './testing/catalog.js';
+export {
+  createScratchDatabase,
+  testEngines,
+  type EngineName,
+  type TestDatabase,
+  type TestEngine,
+} from './testing/engines.js';
+export {
+  bruteForceNearest,
+  clusteredVectors,
+  distance,
+  gaussian,
+  seededRandom,
+  type ClusteredVectors,
+} from './testing/vectors.js';

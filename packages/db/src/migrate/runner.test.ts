@@ -5,7 +5,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../create-db.js';
 import { MigrationError } from '../errors.js';
 import { testEngines, type TestDatabase } from '../testing/engines.js';
-import { checksum, defaultMigrationsDir, migrate, migrationStatus, readMigrations } from './runner.js';
+import {
+  checksum,
+  defaultMigrationsDir,
+  migrate,
+  migrationStatus,
+  readMigrations,
+} from './runner.js';
 
 interface Row {
   migration_name: string;
@@ -57,7 +63,9 @@ describe.each(testEngines())('migration runner ($name)', (engine) => {
       const file = files[i];
       expect(row.checksum).toBe(file?.checksum);
       // Prisma's checksum is the sha256 of the file's bytes.
-      const bytes = await readFile(path.join(defaultMigrationsDir, row.migration_name, 'migration.sql'));
+      const bytes = await readFile(
+        path.join(defaultMigrationsDir, row.migration_name, 'migration.sql'),
+      );
       expect(row.checksum).toBe(checksum(bytes));
       expect(row.finished_at).not.toBeNull();
       expect(row.applied_steps_count).toBe(1);
@@ -91,7 +99,10 @@ describe.each(testEngines())('migration runner ($name)', (engine) => {
     await writeFile(file, `${await readFile(file, 'utf8')}\n-- an innocent-looking edit\n`);
     // A new migration next to the tampered one must not be applied either.
     await mkdir(path.join(copy, '20261201000000_more'));
-    await writeFile(path.join(copy, '20261201000000_more', 'migration.sql'), 'CREATE TABLE "later" (id int);');
+    await writeFile(
+      path.join(copy, '20261201000000_more', 'migration.sql'),
+      'CREATE TABLE "later" (id int);',
+    );
     const error = await migrate(db.db.sql, { dir: copy }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationError);
     expect((error as Error).message).toMatch(/changed on disk.*20261128000000_init/);
@@ -133,7 +144,9 @@ describe.each(testEngines())('migration runner ($name)', (engine) => {
       const applied = results.flatMap((r) => r.applied);
       const files = await readMigrations();
       expect(applied.sort()).toEqual(files.map((f) => f.name).sort());
-      expect((await bookkeeping(db)).map((r) => r.migration_name)).toEqual(files.map((f) => f.name));
+      expect((await bookkeeping(db)).map((r) => r.migration_name)).toEqual(
+        files.map((f) => f.name),
+      );
     } finally {
       if (runners[0] !== db.db) await Promise.all(runners.map((r) => r.close()));
     }

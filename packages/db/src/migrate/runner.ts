@@ -175,10 +175,9 @@ export async function migrate(
         } catch (error) {
           await session.exec('ROLLBACK').catch(() => undefined);
           const reason = error instanceof Error ? error.message : String(error);
-          throw new MigrationError(
-            `Migration ${file.name} failed and was rolled back: ${reason}`,
-            { cause: error },
-          );
+          throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${reason}`, {
+            cause: error,
+          });
         }
         log(`applied ${file.name}`);
         applied.push(file.name);

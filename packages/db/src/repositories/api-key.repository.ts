@@ -33,7 +33,7 @@ function validate(input: CreateApiKeyInput): void {
   assertText(input.secretHash, 'secretHash', { min: 32, max: 512 });
   if (input.scopes.length === 0) throw new InvalidArgumentError('a key needs at least one scope');
   for (const scope of input.scopes) {
-    if (!API_SCOPES.includes(scope)) throw new InvalidArgumentError(`unknown scope ${String(scope)}`);
+    if (!API_SCOPES.includes(scope)) throw new InvalidArgumentError(`unknown scope ${scope}`);
   }
 }
 

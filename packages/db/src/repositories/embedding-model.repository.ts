@@ -80,7 +80,8 @@ export class EmbeddingModelRepository {
         `embedding model ${id} is registered with ${existing.dims} dimensions, not ${dims}`,
       );
     }
-    const row = existing ?? (await this.prisma.embeddingModel.create({ data: { id, dims, status } }));
+    const row =
+      existing ?? (await this.prisma.embeddingModel.create({ data: { id, dims, status } }));
     const ops = type.startsWith('halfvec') ? 'halfvec' : 'vector';
     for (const [metric, opclass] of [
       ['cosine', `${ops}_cosine_ops`],

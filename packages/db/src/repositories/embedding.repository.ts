@@ -2,10 +2,16 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { EmbeddingModelRepository } from './embedding-model.repository.js';
 import { vectorType } from './embedding-model.repository.js';
-import { hasConditions, productFilterSql, validateFilter, type ProductFilter } from './product-filter.js';
+import {
+  hasConditions,
+  productFilterSql,
+  validateFilter,
+  type ProductFilter,
+} from './product-filter.js';
 import { assertFinite, assertInt, isUuid } from './validate.js';
 
 export type Metric = 'cosine' | 'euclidean';
+export type NearestStrategy = 'auto' | 'index' | 'exact';
 
 /**
  * hnsw.ef_search: how many candidates each HNSW search keeps. pgvector's default is 40. At 100,
@@ -35,8 +41,14 @@ export interface NearestArgs {
   excludeImageIds?: string[];
   /** One hit per product, its closest image ("best image wins"). */
   distinctProducts?: boolean;
-  /** Brute-force scan instead of the HNSW index: exact, slower; for evaluation and tests. */
-  exact?: boolean;
+  /**
+   * `auto` (default): the planner picks the HNSW index or, for a selective filter, an exact scan
+   * of the few matching rows. `index`: always the HNSW index (approximate; benchmarks and
+   * tests of the index). `exact`: brute force over all candidate rows (evaluation, tests).
+   */
+  strategy?: NearestStrategy;
+  /** hnsw.ef_search for this query (default HNSW_EF_SEARCH, raised to k when k is larger). */
+  efSearch?: number;
 }
 
 export interface NearestHit {
@@ -84,12 +96,15 @@ export function validateThreshold(metric: Metric, threshold: number): void {
 
 function vectorLiteral(vector: ArrayLike<number>, dims: number, what: string): string {
   if (vector.length !== dims) {
-    throw new InvalidArgumentError(`${what} has ${vector.length} dimensions, the model has ${dims}`);
+    throw new InvalidArgumentError(
+      `${what} has ${vector.length} dimensions, the model has ${dims}`,
+    );
   }
   const parts = new Array<string>(vector.length);
   for (let i = 0; i < vector.length; i++) {
     const x = vector[i] as number;
-    if (!Number.isFinite(x)) throw new InvalidArgumentError(`${what} has a non-finite value at ${i}`);
+    if (!Number.isFinite(x))
+      throw new InvalidArgumentError(`${what} has a non-finite value at ${i}`);
     parts[i] = String(x);
   }
   return `[${parts.join(',')}]`;
@@ -175,12 +190,16 @@ export class EmbeddingRepository {
    */
   async nearest(args: NearestArgs): Promise<NearestHit[]> {
     const { metric, k, threshold, distinctProducts = false } = args;
-    if (metric !== 'cosine' && metric !== 'euclidean') {
-      throw new InvalidArgumentError(`metric must be cosine or euclidean, got ${String(metric)}`);
+    if (!['cosine', 'euclidean'].includes(metric)) {
+      throw new InvalidArgumentError(`metric must be cosine or euclidean, got ${metric}`);
     }
     assertInt(k, 'k', 1, MAX_NEAREST_K);
     if (threshold != null) validateThreshold(metric, threshold);
     if (args.filter) validateFilter(args.filter);
+    if (args.strategy !== undefined && !['auto', 'index', 'exact'].includes(args.strategy)) {
+      throw new InvalidArgumentError(`strategy must be auto, index or exact`);
+    }
+    if (args.efSearch !== undefined) assertInt(args.efSearch, 'efSearch', 1, MAX_NEAREST_K);
     if ((args.excludeImageIds?.length ?? 0) > MAX_NEAREST_K) {
       throw new InvalidArgumentError(`excludeImageIds takes at most ${MAX_NEAREST_K} ids`);
     }
@@ -246,24 +265,39 @@ export class EmbeddingRepository {
       ORDER BY distance, image_id`;
   }
 
-  private async run(args: NearestArgs, dims: number, literal: string, limit: number): Promise<Row[]> {
+  private async run(
+    args: NearestArgs,
+    dims: number,
+    literal: string,
+    limit: number,
+  ): Promise<Row[]> {
     const rows = await this.inSearchSettings(args, this.nearestSql(args, dims, literal, limit));
-    return rows.map((r) => ({ ...r, distance: Math.max(0, Number(r.distance)) }));
+    return rows.map((r) => ({ ...r, distance: Math.max(0, r.distance) }));
   }
 
   /** Run a query in a transaction with the session settings of a nearest search. */
   private async inSearchSettings(args: NearestArgs, query: Prisma.Sql): Promise<Row[]> {
-    const settings = args.exact
-      ? ['SET LOCAL enable_indexscan = off']
-      : [
-          `SET LOCAL hnsw.ef_search = ${Math.min(Math.max(HNSW_EF_SEARCH, args.k), MAX_NEAREST_K)}`,
-          'SET LOCAL hnsw.iterative_scan = relaxed_order',
-        ];
-    const results = await this.prisma.$transaction([
-      ...settings.map((s) => this.prisma.$executeRawUnsafe(s)),
+    const strategy = args.strategy ?? 'auto';
+    const efSearch = Math.min(Math.max(args.efSearch ?? HNSW_EF_SEARCH, args.k), MAX_NEAREST_K);
+    // set_config(..., true) is SET LOCAL: the settings end with this transaction. One statement
+    // for all of them: each extra statement is another round trip inside the transaction.
+    // JIT is off: a k-NN query runs in about a millisecond, and a disabled plan node's huge cost
+    // estimate (enable_* = off) would otherwise trigger 100+ ms of JIT compilation per query
+    // (seen with EXPLAIN ANALYZE on native Postgres 15).
+    const settings =
+      strategy === 'exact'
+        ? Prisma.sql`SELECT set_config('enable_indexscan', 'off', true),
+                            set_config('jit', 'off', true)`
+        : Prisma.sql`SELECT set_config('hnsw.ef_search', ${String(efSearch)}, true),
+                            set_config('hnsw.iterative_scan', 'relaxed_order', true),
+                            -- 'index': an ordered HNSW scan is the only plan left without a sort.
+                            set_config('enable_sort', ${strategy === 'index' ? 'off' : 'on'}, true),
+                            set_config('jit', 'off', true)`;
+    const [, rows] = await this.prisma.$transaction([
+      this.prisma.$queryRaw(settings),
       this.prisma.$queryRaw<Row[]>(query),
     ]);
-    return results.at(-1) as Row[];
+    return rows;
   }
 }
 

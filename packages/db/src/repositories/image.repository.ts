@@ -106,7 +106,10 @@ export class ImageRepository {
   }
 
   /** Images of several products at once (hydrating a page of results), grouped by product. */
-  async listForProducts(merchantId: string, productIds: string[]): Promise<Map<string, ImageRecord[]>> {
+  async listForProducts(
+    merchantId: string,
+    productIds: string[],
+  ): Promise<Map<string, ImageRecord[]>> {
     const ids = productIds.filter(isUuid);
     const grouped = new Map<string, ImageRecord[]>(ids.map((id) => [id, []]));
     if (ids.length === 0) return grouped;
@@ -121,7 +124,9 @@ export class ImageRepository {
   async getMany(merchantId: string, ids: string[]): Promise<ImageRecord[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    const rows = await this.prisma.productImage.findMany({ where: { id: { in: valid }, merchantId } });
+    const rows = await this.prisma.productImage.findMany({
+      where: { id: { in: valid }, merchantId },
+    });
     return rows.map(toRecord);
   }
 

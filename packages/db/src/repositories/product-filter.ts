@@ -2,7 +2,8 @@ import { Prisma } from '../generated/prisma/client.js';
 import { InvalidArgumentError } from '../errors.js';
 import { assertFinite, assertText } from './validate.js';
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type Labels = Record<string, JsonValue>;
 
 /**
@@ -42,7 +43,9 @@ export function validateFilter(filter: ProductFilter): void {
       throw new InvalidArgumentError('filter.labels must be a JSON object');
     }
     if (JSON.stringify(filter.labels).length > MAX_LABELS_JSON) {
-      throw new InvalidArgumentError(`filter.labels must be at most ${MAX_LABELS_JSON} bytes of JSON`);
+      throw new InvalidArgumentError(
+        `filter.labels must be at most ${MAX_LABELS_JSON} bytes of JSON`,
+      );
     }
   }
   if (filter.minPrice !== undefined) assertFinite(filter.minPrice, 'filter.minPrice');

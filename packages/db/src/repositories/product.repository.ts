@@ -82,7 +82,8 @@ function validate(input: ProductPatch): void {
   if (input.description != null) assertText(input.description, 'description', { max: 20_000 });
   if (input.category != null) assertText(input.category, 'category', { min: 1, max: 200 });
   if (input.labels !== undefined) {
-    if (!isPlainObject(input.labels)) throw new InvalidArgumentError('labels must be a JSON object');
+    if (!isPlainObject(input.labels))
+      throw new InvalidArgumentError('labels must be a JSON object');
     if (JSON.stringify(input.labels).length > MAX_LABELS_JSON) {
       throw new InvalidArgumentError(`labels must be at most ${MAX_LABELS_JSON} bytes of JSON`);
     }
@@ -155,12 +156,17 @@ export class ProductRepository {
     if (!isUuid(id)) return null;
     validate(patch);
     try {
-      const row = await this.prisma.product.update({ where: { id, merchantId }, data: data(patch) });
+      const row = await this.prisma.product.update({
+        where: { id, merchantId },
+        data: data(patch),
+      });
       return toRecord(row);
     } catch (error) {
       if (isNotFound(error)) return null;
       if (isUniqueViolation(error)) {
-        throw new ConflictError(`a product with externalId "${patch.externalId ?? ''}" already exists`);
+        throw new ConflictError(
+          `a product with externalId "${patch.externalId ?? ''}" already exists`,
+        );
       }
       throw error;
     }

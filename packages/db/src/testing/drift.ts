@@ -3,7 +3,15 @@ import path from 'node:path';
 import { getDMMF } from '@prisma/get-dmmf';
 import type { SqlDriver } from '../driver.js';
 
-export const schemaPath = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'prisma', 'schema.prisma');
+export const schemaPath = path.resolve(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  '..',
+  'prisma',
+  'schema.prisma',
+);
 
 /** tables -> columns -> "type [null]"; tables -> unique column sets; enums -> values. */
 export interface SchemaShape {
@@ -25,7 +33,7 @@ const DEFAULT_TYPES: Record<string, string> = {
   Bytes: 'bytea',
 };
 
-function nativeType(name: string, args: string[]): string {
+function nativeType(name: string, args: readonly string[]): string {
   switch (name) {
     case 'Uuid':
       return 'uuid';
@@ -51,14 +59,21 @@ function nativeType(name: string, args: string[]): string {
 }
 
 /** `Unsupported("...")` fields, which Prisma's DMMF leaves out. */
-function unsupportedFields(schema: string): { model: string; column: string; type: string; required: boolean }[] {
+function unsupportedFields(
+  schema: string,
+): { model: string; column: string; type: string; required: boolean }[] {
   const found = [];
   for (const block of schema.matchAll(/^model (\w+) \{([\s\S]*?)^\}/gm)) {
     for (const line of (block[2] ?? '').split('\n')) {
       const m = /^\s*(\w+)\s+Unsupported\("([^"]+)"\)(\?)?(.*)$/.exec(line);
       if (!m) continue;
       const mapped = /@map\("([^"]+)"\)/.exec(m[4] ?? '');
-      found.push({ model: block[1] ?? '', column: mapped?.[1] ?? m[1] ?? '', type: m[2] ?? '', required: !m[3] });
+      found.push({
+        model: block[1] ?? '',
+        column: mapped?.[1] ?? m[1] ?? '',
+        type: m[2] ?? '',
+        required: !m[3],
+      });
     }
   }
   return found;
@@ -67,7 +82,9 @@ function unsupportedFields(schema: string): { model: string; column: string; typ
 /** What schema.prisma says the database must look like. */
 export async function expectedShape(file = schemaPath): Promise<SchemaShape> {
   const schema = await readFile(file, 'utf8');
-  const { datamodel } = await getDMMF({ datamodel: schema });
+  const dmmf = getDMMF({ datamodel: schema });
+  if ('reason' in dmmf) throw new Error(`schema.prisma does not parse: ${dmmf.reason}`);
+  const { datamodel } = dmmf;
   const shape: SchemaShape = { columns: new Map(), uniques: new Map(), enums: new Map() };
   for (const e of datamodel.enums) {
     shape.enums.set(e.dbName ?? e.name, e.values.map((v) => v.dbName ?? v.name).join(','));
@@ -100,7 +117,9 @@ export async function expectedShape(file = schemaPath): Promise<SchemaShape> {
     shape.uniques.set(table, uniques);
   }
   for (const u of unsupportedFields(schema)) {
-    shape.columns.get(tableOf.get(u.model) ?? u.model)?.set(u.column, `${u.type}${u.required ? '' : ' null'}`);
+    shape.columns
+      .get(tableOf.get(u.model) ?? u.model)
+      ?.set(u.column, `${u.type}${u.required ? '' : ' null'}`);
   }
   return shape;
 }
@@ -126,7 +145,9 @@ function dbType(c: ColumnRow): string {
     case 'character':
       return `character(${c.character_maximum_length ?? 1})`;
     case 'character varying':
-      return c.character_maximum_length ? `character varying(${c.character_maximum_length})` : 'character varying';
+      return c.character_maximum_length
+        ? `character varying(${c.character_maximum_length})`
+        : 'character varying';
     case 'numeric':
       return `numeric(${c.numeric_precision ?? ''},${c.numeric_scale ?? ''})`;
     case 'timestamp with time zone':
@@ -203,19 +224,27 @@ export function diffShapes(expected: SchemaShape, actual: SchemaShape): string[]
     for (const column of new Set([...want.keys(), ...have.keys()])) {
       const w = want.get(column);
       const h = have.get(column);
-      if (w === undefined) problems.push(`column ${table}.${column} (${h ?? ''}) is not in schema.prisma`);
-      else if (h === undefined) problems.push(`column ${table}.${column} (${w}) is missing from the database`);
-      else if (w !== h) problems.push(`column ${table}.${column}: schema.prisma says "${w}", database has "${h}"`);
+      if (w === undefined)
+        problems.push(`column ${table}.${column} (${h ?? ''}) is not in schema.prisma`);
+      else if (h === undefined)
+        problems.push(`column ${table}.${column} (${w}) is missing from the database`);
+      else if (w !== h)
+        problems.push(`column ${table}.${column}: schema.prisma says "${w}", database has "${h}"`);
     }
     const wu = expected.uniques.get(table) ?? new Set<string>();
     const hu = actual.uniques.get(table) ?? new Set<string>();
-    for (const u of wu) if (!hu.has(u)) problems.push(`unique (${u}) on ${table} is missing from the database`);
-    for (const u of hu) if (!wu.has(u)) problems.push(`unique (${u}) on ${table} is not in schema.prisma`);
+    for (const u of wu)
+      if (!hu.has(u)) problems.push(`unique (${u}) on ${table} is missing from the database`);
+    for (const u of hu)
+      if (!wu.has(u)) problems.push(`unique (${u}) on ${table} is not in schema.prisma`);
   }
   for (const name of new Set([...expected.enums.keys(), ...actual.enums.keys()])) {
     const w = expected.enums.get(name);
     const h = actual.enums.get(name);
-    if (w !== h) problems.push(`enum ${name}: schema.prisma says [${w ?? 'none'}], database has [${h ?? 'none'}]`);
+    if (w !== h)
+      problems.push(
+        `enum ${name}: schema.prisma says [${w ?? 'none'}], database has [${h ?? 'none'}]`,
+      );
   }
   return problems;
 }
