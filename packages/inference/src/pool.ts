@@ -1,0 +1,111 @@
+import { Worker } from 'node:worker_threads';
+import { InferenceError } from './errors.js';
+
+export interface WorkerConfig {
+  model: SharedArrayBuffer;
+  key: string;
+  inputName: string;
+  outputName: string;
+  shape: number[];
+  normalize: boolean;
+  device: 'cpu' | 'cuda';
+  threads: number;
+  cudaDeviceId: number;
+}
+
+type FromWorker =
+  | { type: 'ready'; provider: 'cpu' | 'cuda'; dims: number }
+  | { type: 'init-error'; message: string }
+  | { type: 'result'; id: number; data: Float32Array }
+  | { type: 'error'; id: number; message: string };
+
+interface Job {
+  id: number;
+  resolve: (out: Float32Array) => void;
+  reject: (err: Error) => void;
+}
+
+// A URL next to this module: src/session-worker.js from source, dist/session-worker.js when built.
+const WORKER_URL = new URL('./session-worker.js', import.meta.url);
+
+/** One worker thread holding one ONNX Runtime session; runs one batch at a time. */
+export class SessionWorker {
+  private readonly worker: Worker;
+  private job: Job | null = null;
+  private nextId = 1;
+  private exited = false;
+  /** Called whenever the worker becomes free (after a batch, or when it dies). */
+  onIdle: () => void = () => undefined;
+
+  private constructor(worker: Worker) {
+    this.worker = worker;
+  }
+
+  /** Start a worker and wait until its session is created and warmed up. */
+  static start(config: WorkerConfig): Promise<{ worker: SessionWorker; dims: number }> {
+    return new Promise((resolve, reject) => {
+      const w = new Worker(WORKER_URL, { workerData: config });
+      const self = new SessionWorker(w);
+      let ready = false;
+      w.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') {
+          ready = true;
+          resolve({ worker: self, dims: msg.dims });
+        } else if (msg.type === 'init-error') {
+          void w.terminate();
+          reject(new Error(msg.message));
+        } else self.settle(msg);
+      });
+      w.on('error', (err) => {
+        if (!ready) reject(err);
+        self.fail(new InferenceError('WORKER_FAILED', `model ${config.key}: inference worker crashed: ${err.message}`));
+      });
+      w.on('exit', (code) => {
+        self.exited = true;
+        if (!ready) reject(new Error(`worker exited with code ${code} before its session was ready`));
+        self.fail(new InferenceError('WORKER_FAILED', `model ${config.key}: inference worker exited (code ${code})`));
+      });
+    });
+  }
+
+  get busy(): boolean {
+    return this.job !== null;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Run one batch ([n, ...shape] floats); resolves with [n, dims] floats. */
+  run(data: Float32Array, n: number): Promise<Float32Array> {
+    if (this.job) throw new Error('SessionWorker.run while busy');
+    if (this.exited) return Promise.reject(new InferenceError('WORKER_FAILED', 'inference worker is not running'));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.job = { id, resolve, reject };
+      this.worker.postMessage({ type: 'run', id, n, data }, [data.buffer as ArrayBuffer]);
+    });
+  }
+
+  private settle(msg: Extract<FromWorker, { type: 'result' | 'error' }>): void {
+    const job = this.job;
+    if (!job || job.id !== msg.id) return;
+    this.job = null;
+    if (msg.type === 'result') job.resolve(msg.data);
+    else job.reject(new InferenceError('INFERENCE_FAILED', msg.message));
+    this.onIdle();
+  }
+
+  private fail(err: Error): void {
+    const job = this.job;
+    this.job = null;
+    job?.reject(err);
+    this.onIdle();
+  }
+
+  /** Release the session and end the thread. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    await this.worker.terminate();
+  }
+}
