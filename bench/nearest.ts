@@ -31,7 +31,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function timed(queries: Float32Array[], run: (q: Float32Array) => Promise<{ imageId: string }[]>) {
+async function timed(
+  queries: Float32Array[],
+  run: (q: Float32Array) => Promise<{ imageId: string }[]>,
+) {
   const latencies: number[] = [];
   const results: string[][] = [];
   for (const q of queries) {
@@ -57,13 +60,21 @@ function recall(results: string[][], truth: Set<string>[]): number {
 
 async function dropVectorIndexes(db: Db) {
   for (const suffix of ['cosine', 'l2']) {
-    await db.prisma.$executeRawUnsafe(`DROP INDEX IF EXISTS "image_embeddings_fashion_resnet_v1_${suffix}_idx"`);
+    await db.prisma.$executeRawUnsafe(
+      `DROP INDEX IF EXISTS "image_embeddings_fashion_resnet_v1_${suffix}_idx"`,
+    );
   }
 }
 
 const rows: (string | number)[][] = [];
 const loadRows: (string | number)[][] = [];
-const { vectors } = clusteredVectors({ n: N + QUERIES, dims: DIMS, clusters: 50, spread: 0.7, seed: 7 });
+const { vectors } = clusteredVectors({
+  n: N + QUERIES,
+  dims: DIMS,
+  clusters: 50,
+  spread: 0.7,
+  seed: 7,
+});
 const catalogVectors = vectors.slice(0, N);
 const queries = vectors.slice(N);
 
@@ -83,27 +94,59 @@ for (const engine of testEngines(baseUrl)) {
     await db.models.register(MODEL, DIMS);
     const buildSeconds = (performance.now() - start) / 1000;
     await db.prisma.$executeRawUnsafe('ANALYZE');
-    loadRows.push([engine.name, N, `${(N / loadSeconds).toFixed(0)} rows/s`, `${buildSeconds.toFixed(1)} s`]);
-    console.log(`[${engine.name}] loaded ${N} in ${loadSeconds.toFixed(1)} s, built 2 HNSW indexes in ${buildSeconds.toFixed(1)} s`);
+    loadRows.push([
+      engine.name,
+      N,
+      `${(N / loadSeconds).toFixed(0)} rows/s`,
+      `${buildSeconds.toFixed(1)} s`,
+    ]);
+    console.log(
+      `[${engine.name}] loaded ${N} in ${loadSeconds.toFixed(1)} s, built 2 HNSW indexes in ${buildSeconds.toFixed(1)} s`,
+    );
 
     const catalog = items.map((i) => ({ id: i.imageId, vector: i.vector }));
-    const rare = items.filter((i) => i.category === 'rare').map((i) => ({ id: i.imageId, vector: i.vector }));
+    const rare = items
+      .filter((i) => i.category === 'rare')
+      .map((i) => ({ id: i.imageId, vector: i.vector }));
     for (const metric of ['cosine', 'euclidean'] as Metric[]) {
-      const truth = queries.map((q) => new Set(bruteForceNearest(metric, q, catalog, K).map((e) => e.id)));
-      const rareTruth = queries.map((q) => new Set(bruteForceNearest(metric, q, rare, K).map((e) => e.id)));
+      const truth = queries.map(
+        (q) => new Set(bruteForceNearest(metric, q, catalog, K).map((e) => e.id)),
+      );
+      const rareTruth = queries.map(
+        (q) => new Set(bruteForceNearest(metric, q, rare, K).map((e) => e.id)),
+      );
       const base: Omit<NearestArgs, 'vector'> = { merchantId, modelId: MODEL, metric, k: K };
-      const measure = async (label: string, args: Omit<NearestArgs, 'vector' | 'merchantId' | 'modelId' | 'metric' | 'k'>, expected = truth) => {
-        const r = await timed(queries, (vector) => db.embeddings.nearest({ ...base, ...args, vector }));
+      const measure = async (
+        label: string,
+        args: Omit<NearestArgs, 'vector' | 'merchantId' | 'modelId' | 'metric' | 'k'>,
+        expected = truth,
+      ) => {
+        const r = await timed(queries, (vector) =>
+          db.embeddings.nearest({ ...base, ...args, vector }),
+        );
         const rec = recall(r.results, expected);
         rows.push([engine.name, metric, label, rec.toFixed(4), r.p50.toFixed(2), r.p95.toFixed(2)]);
-        console.log(`[${engine.name}] ${metric} ${label}: recall@${K} ${rec.toFixed(4)}, p50 ${r.p50.toFixed(2)} ms, p95 ${r.p95.toFixed(2)} ms`);
+        console.log(
+          `[${engine.name}] ${metric} ${label}: recall@${K} ${rec.toFixed(4)}, p50 ${r.p50.toFixed(2)} ms, p95 ${r.p95.toFixed(2)} ms`,
+        );
       };
       for (const efSearch of EF_VALUES) {
-        await measure(`HNSW ef_search=${efSearch}${efSearch === HNSW_EF_SEARCH ? ' (default)' : ''}`, { strategy: 'index', efSearch });
+        await measure(
+          `HNSW ef_search=${efSearch}${efSearch === HNSW_EF_SEARCH ? ' (default)' : ''}`,
+          { strategy: 'index', efSearch },
+        );
       }
       await measure('exact scan', { strategy: 'exact' });
-      await measure('filter 1%, auto', { strategy: 'auto', filter: { category: 'rare' } }, rareTruth);
-      await measure('filter 1%, HNSW iterative', { strategy: 'index', filter: { category: 'rare' } }, rareTruth);
+      await measure(
+        'filter 1%, auto',
+        { strategy: 'auto', filter: { category: 'rare' } },
+        rareTruth,
+      );
+      await measure(
+        'filter 1%, HNSW iterative',
+        { strategy: 'index', filter: { category: 'rare' } },
+        rareTruth,
+      );
     }
   } finally {
     await t.drop();

@@ -30,12 +30,17 @@ async function fileSha256(file: string): Promise<string | null> {
 async function fetchModel(id: string, force: boolean): Promise<void> {
   const manifest = await loadManifest(id);
   const { download } = manifest;
-  if (!download) throw new Error(`model ${manifest.key}: the manifest has no "download" section (bundled model?)`);
+  if (!download)
+    throw new Error(
+      `model ${manifest.key}: the manifest has no "download" section (bundled model?)`,
+    );
   if (!force && (await fileSha256(manifest.modelPath)) === manifest.sha256) {
     console.log(`${manifest.key}: ${manifest.modelPath} is present and verified`);
     return;
   }
-  console.log(`${manifest.key}: downloading ${download.url} (${(download.bytes / 2 ** 20).toFixed(1)} MiB)`);
+  console.log(
+    `${manifest.key}: downloading ${download.url} (${(download.bytes / 2 ** 20).toFixed(1)} MiB)`,
+  );
   const response = await fetch(download.url, { redirect: 'follow' });
   if (!response.ok || !response.body) {
     throw new Error(`model ${manifest.key}: ${download.url} answered HTTP ${response.status}`);
@@ -63,7 +68,9 @@ async function fetchModel(id: string, force: boolean): Promise<void> {
       );
     }
     if (sha !== manifest.sha256) {
-      throw new Error(`model ${manifest.key}: the download's sha256 differs from the manifest's "sha256"`);
+      throw new Error(
+        `model ${manifest.key}: the download's sha256 differs from the manifest's "sha256"`,
+      );
     }
     await rename(part, manifest.modelPath);
     console.log(`${manifest.key}: verified sha256 ${sha}; saved ${manifest.modelPath}`);
@@ -77,7 +84,9 @@ const args = process.argv.slice(2);
 const force = args.includes('--force');
 const ids = args.filter((a) => !a.startsWith('--'));
 if (ids.length === 0) {
-  console.error('usage: npm run model:fetch -- <model id> [...] [--force]   (e.g. resnet50-imagenet)');
+  console.error(
+    'usage: npm run model:fetch -- <model id> [...] [--force]   (e.g. resnet50-imagenet)',
+  );
   process.exit(2);
 }
 for (const id of ids) {

@@ -1,24 +1,63 @@
-// `npm start`: the product on the embedded default. For now it prepares the embedded database
-// (PGlite + pgvector under DATA_DIR, migrations applied); the GraphQL API, the demo catalog and
-// the admin dashboard arrive with the next issues (see README).
+// `npm start`: the product on the embedded default — the GraphQL API (apps/api) with the demo
+// catalog on first start. Runs each app as a child process, prefixes its output, and stops
+// them all on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createDb, DbError } from '@lookalike/db';
 
-const url = process.env.DATABASE_URL || undefined;
-const dataDir = path.resolve(process.env.DATA_DIR || '.data');
+const root = path.resolve(import.meta.dirname, '..');
+const apps: { name: string; cwd: string; args: string[] }[] = [
+  {
+    name: 'api',
+    cwd: path.join(root, 'apps/api'),
+    args: ['--conditions=@lookalike/source', '--import', 'tsx', 'src/main.ts'],
+  },
+];
 
-try {
-  const db = await createDb({ url, dataDir, migrate: true, log: (m) => console.log(`[db] ${m}`) });
-  const status = await db.migrationStatus();
-  const models = await db.models.list();
-  console.log(
-    `[db] ${db.engine === 'pglite' ? `embedded PGlite in ${dataDir}` : 'native Postgres'}: ` +
-      `${status.applied.length} migration(s) applied; embedding models: ` +
-      models.map((m) => `${m.id} (${m.dims}-d, ${m.status})`).join(', '),
+// Relative DATA_DIR means the repository root, wherever each app runs.
+process.env.DATA_DIR = path.resolve(root, process.env.DATA_DIR ?? '.data');
+
+const children: ChildProcess[] = [];
+let exiting = false;
+
+function stopAll(code: number) {
+  if (exiting) return;
+  exiting = true;
+  for (const child of children) child.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 5000).unref();
+  Promise.all(
+    children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+  ).then(
+    () => process.exit(code),
+    () => process.exit(code),
   );
-  console.log('The GraphQL API, demo catalog and admin dashboard arrive with the next issues.');
-  await db.close();
-} catch (error) {
-  console.error(error instanceof DbError ? `${error.code}: ${error.message}` : error);
-  process.exitCode = 1;
 }
+
+for (const app of apps) {
+  const child = spawn(process.execPath, app.args, {
+    cwd: app.cwd,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const prefix = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
+    let buffered = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) out.write(`[${app.name}] ${line}\n`);
+    });
+  };
+  prefix(child.stdout!, process.stdout);
+  prefix(child.stderr!, process.stderr);
+  child.on('exit', (code) => {
+    if (!exiting) {
+      console.error(`[${app.name}] exited with code ${code ?? 'null'}; stopping`);
+      stopAll(code ?? 1);
+    }
+  });
+}
+
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));

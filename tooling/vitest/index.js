@@ -8,7 +8,13 @@ import { defineProject } from 'vitest/config';
 export function project(test) {
   const conditions = ['@lookalike/source', 'module', 'node', 'development|production'];
   return defineProject({
-    resolve: { conditions },
+    resolve: {
+      conditions,
+      // graphql ships CommonJS (main) and ESM (module) builds. Node loads the CommonJS one for
+      // type-graphql, Apollo and graphql-upload; Vite would give our sources the ESM one, and
+      // graphql refuses to mix the two ("from another module or realm").
+      alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+    },
     ssr: { resolve: { conditions, externalConditions: ['@lookalike/source'] } },
     // Real databases and models: PGlite alone takes seconds to boot on a busy 2-core machine.
     test: { environment: 'node', testTimeout: 60_000, hookTimeout: 120_000, ...test },

@@ -55,6 +55,11 @@ export interface Db {
   migrationStatus(): Promise<MigrationStatus>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
+  /**
+   * Run `fn` while holding a database-wide advisory lock named `name`: one process at a time,
+   * across every process on this database (e.g. first-start bootstrapping of API replicas).
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -137,6 +142,15 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
     async ping() {
       await prisma.$queryRaw`SELECT 1`;
     },
+    withLock: (name, fn) =>
+      sql.withSession(async (session) => {
+        await session.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+        try {
+          return await fn();
+        } finally {
+          await session.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+        }
+      }),
     close: () => engine.close(),
   };
   if (options.migrate) {

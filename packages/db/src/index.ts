@@ -37,6 +37,7 @@ export {
   HNSW_EF_SEARCH,
   MAX_NEAREST_K,
   maxDistanceOf,
+  passes,
   scoreOf,
   validateThreshold,
   type EmbeddingItem,

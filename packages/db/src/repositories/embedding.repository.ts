@@ -75,9 +75,17 @@ export function scoreOf(metric: Metric, distance: number): number {
   return metric === 'cosine' ? 1 - distance : 1 / (1 + distance);
 }
 
-/** The threshold as a maximum distance, the form the query compares against. */
+/** The threshold as a maximum distance. */
 export function maxDistanceOf(metric: Metric, threshold: number): number {
   return metric === 'cosine' ? 1 - threshold : threshold;
+}
+
+/**
+ * Whether a distance passes a threshold, compared on the metric's own scale (similarity for
+ * COSINE), so the boundary agrees exactly with @lookalike/search's passesThreshold.
+ */
+export function passes(metric: Metric, distance: number, threshold: number): boolean {
+  return metric === 'cosine' ? scoreOf(metric, distance) >= threshold : distance <= threshold;
 }
 
 export function validateThreshold(metric: Metric, threshold: number): void {
@@ -169,6 +177,21 @@ export class EmbeddingRepository {
     return rows[0] ? parseVector(rows[0].v) : null;
   }
 
+  /**
+   * Every embedded image of the merchant for a model, with its product and category: the
+   * population a catalog evaluation samples its queries from.
+   */
+  async catalog(
+    merchantId: string,
+    modelId: string,
+  ): Promise<{ imageId: string; productId: string; category: string | null }[]> {
+    return this.prisma.$queryRaw`
+      SELECT e.image_id::text AS "imageId", e.product_id::text AS "productId", p.category
+      FROM image_embeddings e JOIN products p ON p.id = e.product_id
+      WHERE e.merchant_id = ${merchantId}::uuid AND e.model_id = ${modelId}
+      ORDER BY e.image_id`;
+  }
+
   /** Remove an image's vectors (all models, or one). Returns how many were removed. */
   async delete(merchantId: string, imageId: string, modelId?: string): Promise<number> {
     if (!isUuid(imageId)) return 0;
@@ -208,19 +231,19 @@ export class EmbeddingRepository {
     if (metric === 'cosine' && !Array.from(args.vector).some((x) => x !== 0)) {
       throw new InvalidArgumentError('a zero vector has no cosine similarity');
     }
-    const maxDistance = threshold == null ? Infinity : maxDistanceOf(metric, threshold);
 
     // Several images of one product can crowd the top k: ask for more candidates until k
     // distinct products are found, the candidates run out, or they pass the threshold.
     let limit = distinctProducts ? Math.min(k * 4, MAX_NEAREST_K) : k;
     for (;;) {
       const rows = await this.run(args, model.dims, literal, limit);
-      const within = rows.filter((r) => r.distance <= maxDistance);
+      const within =
+        threshold == null ? rows : rows.filter((r) => passes(metric, r.distance, threshold));
       const hits = distinctProducts ? bestPerProduct(within).slice(0, k) : within;
       const exhausted =
         rows.length < limit ||
         limit >= MAX_NEAREST_K ||
-        (rows.at(-1)?.distance ?? Infinity) > maxDistance;
+        (threshold != null && rows.length > 0 && within.length < rows.length);
       if (!distinctProducts || hits.length >= k || exhausted) {
         return hits.map((r) => ({ ...r, score: scoreOf(metric, r.distance) }));
       }

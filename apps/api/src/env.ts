@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Keys look like lk_<prefix>_<secret>: 12 and 40 base62 characters. */
+export const API_KEY_PATTERN = /^lk_([A-Za-z0-9]{12})_([A-Za-z0-9]{40})$/;
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Native Postgres; unset: embedded PGlite under DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** Registered with all scopes on first start, instead of a generated key. */
+  BOOTSTRAP_API_KEY: z
+    .string()
+    .regex(API_KEY_PATTERN, 'must look like lk_<12 letters/digits>_<40 letters/digits>')
+    .optional(),
+  /** Largest accepted upload, bytes (default 10 MB). */
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
+  /** Requests per minute per API key; 0 turns rate limiting off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** A bundled model id or a model directory (models/<id>/model.json). */
+  MODEL: z.string().min(1).default('fashion-resnet'),
+  INFERENCE_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** Seed the demo catalog on first start (empty catalog). */
+  DEMO_CATALOG: flag.default(true),
+  /** Public base URL for image links (default: from the request's Host). */
+  PUBLIC_URL: z.url().optional(),
+});
+
+export type ApiConfig = z.infer<typeof schema> & { dataDir: string };
+
+/**
+ * Parse the environment once, at boot (STYLE.md §4). A bad value stops the process with the
+ * variable's name; nothing else reads process.env.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  // npm runs workspace scripts in the workspace folder: a relative DATA_DIR means where npm ran.
+  const base = env.INIT_CWD ?? process.cwd();
+  return { ...parsed.data, dataDir: path.resolve(base, parsed.data.DATA_DIR) };
+}
+
+/** Configuration for tests and embedding: defaults plus overrides, no environment. */
+export function testConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
+  return { ...loadConfig({ NODE_ENV: 'test', DEMO_CATALOG: 'false' }), ...overrides };
+}

@@ -1,0 +1,67 @@
+// The API process: parse the environment once, start the server, seed the demo catalog on a
+// first start, stop cleanly on a signal.
+import { seedDemoCatalog } from './demo/seed.js';
+import { loadConfig, type ApiConfig } from './env.js';
+import { createServer } from './server.js';
+
+let config: ApiConfig;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
+
+const server = await createServer({ config });
+const url = await server.listen();
+const { bootstrap: boot, services } = server;
+const info = services.embedder.info;
+console.log(
+  `Lookalike API on ${url}/graphql (model ${info.key}, ${info.dims}-d, on ${info.executionProvider})`,
+);
+if (boot.generatedKey) {
+  console.log(
+    `\nCreated the default merchant and its first API key (all scopes). It is shown once:\n\n` +
+      `  ${boot.generatedKey}\n\nand saved to ${boot.keyFile ?? ''} (mode 0600).\n`,
+  );
+} else if (!config.BOOTSTRAP_API_KEY) {
+  console.log(`API key: the one printed on first start, also in ${config.dataDir}/bootstrap-key`);
+}
+
+const state = { stopping: false };
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    state.stopping = true;
+    console.log(`${signal}: shutting down`);
+    void server.close().then(() => process.exit(0));
+  });
+}
+
+// The demo catalog: on the first start, or to finish one an earlier start was interrupted in.
+const DEMO_SIZE = 3000;
+const merchantId = boot.merchantId;
+const demoStarted = await services.db.products.getByExternalId(merchantId, 'DEMO-00001');
+const demoDone = await services.db.products.getByExternalId(
+  merchantId,
+  `DEMO-${String(DEMO_SIZE).padStart(5, '0')}`,
+);
+if (config.DEMO_CATALOG && (boot.created || (demoStarted && !demoDone))) {
+  console.log(
+    `Seeding the demo catalog (${DEMO_SIZE} Fashion-MNIST products); the API answers meanwhile.`,
+  );
+  const started = Date.now();
+  try {
+    const { products, images } = await seedDemoCatalog(services.catalog, merchantId, {
+      count: DEMO_SIZE,
+      onProgress: (done, total) => {
+        if (done % 500 === 0 || done === total)
+          console.log(`  demo catalog: ${done}/${total} products`);
+      },
+    });
+    console.log(
+      `Demo catalog ready: ${products} products, ${images} images in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    );
+  } catch (error) {
+    if (!state.stopping) console.error('Seeding the demo catalog failed:', error);
+  }
+}

@@ -1,0 +1,88 @@
+import { ArgsType, Field, Float, ID, Int } from 'type-graphql';
+import { ProductFilter } from '../inputs/product.input.js';
+import { ImageRegion } from '../inputs/search.input.js';
+import { Relevance, SimilarityMetric } from '../types/enums.js';
+
+@ArgsType()
+export class SimilarProductsArgs {
+  @Field(() => Int, {
+    nullable: true,
+    description: "At most 100; default: the merchant's topK (10).",
+  })
+  first?: number | null;
+
+  @Field(() => SimilarityMetric, { nullable: true, description: "Default: the merchant's metric." })
+  metric?: SimilarityMetric | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: "On the metric's scale; default: the merchant's search threshold.",
+  })
+  threshold?: number | null;
+
+  @Field(() => ProductFilter, { nullable: true })
+  filter?: ProductFilter | null;
+
+  @Field(() => ImageRegion, { nullable: true, description: 'Search only this part of the photo.' })
+  region?: ImageRegion | null;
+}
+
+@ArgsType()
+export class MatchImagesArgs {
+  @Field(() => SimilarityMetric, { nullable: true })
+  metric?: SimilarityMetric | null;
+
+  @Field(() => Float, { nullable: true, description: "Default: the merchant's match threshold." })
+  threshold?: number | null;
+}
+
+@ArgsType()
+export class ProductsArgs {
+  @Field(() => Int, { nullable: true, description: 'At most 100; default 20.' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+
+  @Field(() => ProductFilter, { nullable: true })
+  filter?: ProductFilter | null;
+}
+
+@ArgsType()
+export class EvaluateCatalogArgs {
+  @Field(() => SimilarityMetric, { nullable: true })
+  metric?: SimilarityMetric | null;
+
+  @Field(() => Relevance, { nullable: true, defaultValue: Relevance.PRODUCT })
+  relevance?: Relevance | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Query images to sample (default 200, at most 2000).',
+  })
+  sampleSize?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Neighbours fetched per query (default 50, at most 200).',
+  })
+  depth?: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'For the target-precision recommendation (default 0.9).',
+  })
+  targetPrecision?: number | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Sampling seed, for reproducible runs (default 1).',
+  })
+  seed?: number | null;
+}
+
+@ArgsType()
+export class IdArgs {
+  @Field(() => ID)
+  id!: string;
+}

@@ -1,0 +1,145 @@
+import { performance } from 'node:perf_hooks';
+import { seededRandom, type Db } from '@lookalike/db';
+import { evaluateRetrieval, type EvaluationQuery } from '@lookalike/search';
+import { badInput } from '../errors.js';
+import { metricOf, Relevance, toSimilarityMetric, type SimilarityMetric } from '../types/enums.js';
+import type { CatalogEvaluation } from '../types/evaluation.type.js';
+import type { SettingsService } from './settings.service.js';
+
+export interface EvaluateArgs {
+  metric?: SimilarityMetric | null;
+  relevance?: Relevance | null;
+  sampleSize?: number | null;
+  depth?: number | null;
+  targetPrecision?: number | null;
+  seed?: number | null;
+}
+
+export const DEFAULT_SAMPLE = 200;
+export const MAX_SAMPLE = 2000;
+export const DEFAULT_DEPTH = 50;
+export const MAX_DEPTH = 200;
+
+/** Fisher–Yates with a seeded generator: the same seed samples the same queries. */
+function sample<T>(items: T[], n: number, seed: number): T[] {
+  const copy = [...items];
+  const random = seededRandom(seed);
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy.slice(0, n);
+}
+
+/**
+ * The catalog measures itself without extra labels: each sampled image queries the rest of the
+ * catalog; relevant neighbours are the other images of its product (or of its category). The
+ * maths is @lookalike/search's evaluateRetrieval.
+ */
+export class EvaluationService {
+  constructor(
+    private readonly db: Db,
+    private readonly modelKey: string,
+    private readonly settings: SettingsService,
+  ) {}
+
+  async evaluate(merchantId: string, args: EvaluateArgs): Promise<CatalogEvaluation> {
+    const started = performance.now();
+    const relevance = args.relevance ?? Relevance.PRODUCT;
+    const sampleSize = args.sampleSize ?? DEFAULT_SAMPLE;
+    const depth = args.depth ?? DEFAULT_DEPTH;
+    const seed = args.seed ?? 1;
+    if (!Number.isInteger(sampleSize) || sampleSize < 1 || sampleSize > MAX_SAMPLE) {
+      throw badInput(`sampleSize must be an integer in [1, ${MAX_SAMPLE}]`, 'sampleSize');
+    }
+    if (!Number.isInteger(depth) || depth < 1 || depth > MAX_DEPTH) {
+      throw badInput(`depth must be an integer in [1, ${MAX_DEPTH}]`, 'depth');
+    }
+    if (!Number.isInteger(seed)) throw badInput('seed must be an integer', 'seed');
+    const { metric } = await this.settings.resolve(
+      merchantId,
+      args.metric ? metricOf[args.metric] : undefined,
+    );
+
+    const catalog = await this.db.embeddings.catalog(merchantId, this.modelKey);
+    const key = (item: { productId: string; category: string | null }) =>
+      relevance === Relevance.PRODUCT ? item.productId : item.category;
+    const groupSize = new Map<string, number>();
+    const categoryOf = new Map<string, string | null>();
+    for (const item of catalog) {
+      categoryOf.set(item.productId, item.category);
+      const k = key(item);
+      if (k !== null) groupSize.set(k, (groupSize.get(k) ?? 0) + 1);
+    }
+    // Queries need at least one relevant image besides themselves.
+    const eligible = catalog.filter((item) => {
+      const k = key(item);
+      return k !== null && (groupSize.get(k) ?? 0) >= 2;
+    });
+    const queriesSample = sample(eligible, sampleSize, seed);
+
+    const queries: EvaluationQuery[] = [];
+    for (const q of queriesSample) {
+      const vector = await this.db.embeddings.get(merchantId, this.modelKey, q.imageId);
+      if (!vector) continue;
+      const hits = await this.db.embeddings.nearest({
+        merchantId,
+        modelId: this.modelKey,
+        vector,
+        metric,
+        k: depth,
+        excludeImageIds: [q.imageId],
+      });
+      const target = key(q);
+      queries.push({
+        id: q.imageId,
+        relevantTotal: (groupSize.get(target as string) ?? 1) - 1,
+        results: hits.map((h) => ({
+          score: h.score,
+          distance: h.distance,
+          relevant:
+            relevance === Relevance.PRODUCT
+              ? h.productId === q.productId
+              : categoryOf.get(h.productId) === target,
+        })),
+      });
+    }
+
+    const report = evaluateRetrieval({
+      metric,
+      queries,
+      ks: [1, 5, 10],
+      thresholds: { steps: 100 },
+      targetPrecision: args.targetPrecision ?? 0.9,
+      histogramBins: 30,
+      sampled: { population: eligible.length, seed },
+    });
+    return {
+      metric: toSimilarityMetric(metric),
+      relevance,
+      model: this.modelKey,
+      depth,
+      sample: {
+        sampled: queries.length < eligible.length,
+        population: eligible.length,
+        queries: queries.length,
+        seed,
+        mapStandardError: report.sampled?.mapStandardError ?? null,
+      },
+      pairs: report.counts.pairs,
+      relevantPairs: report.counts.relevantPairs,
+      map: report.map,
+      mapAtR: report.mapAtR,
+      mapAtK: [...report.mapAtK],
+      recallAtK: [...report.recallAtK],
+      prCurve: [...report.prCurve],
+      histogram: {
+        edges: [...report.histogram.edges],
+        relevant: [...report.histogram.relevant],
+        irrelevant: [...report.histogram.irrelevant],
+      },
+      recommended: report.recommended,
+      tookMs: performance.now() - started,
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import { registerEnumType } from 'type-graphql';
+
+export enum SimilarityMetric {
+  COSINE = 'COSINE',
+  EUCLIDEAN = 'EUCLIDEAN',
+}
+registerEnumType(SimilarityMetric, {
+  name: 'SimilarityMetric',
+  description:
+    'COSINE: score = cosine similarity in [-1, 1], distance = 1 - score, a threshold is a minimum similarity. ' +
+    'EUCLIDEAN: distance = L2 distance, score = 1 / (1 + distance), a threshold is a maximum distance.',
+});
+
+export enum MatchVerdict {
+  EXACT = 'EXACT',
+  MATCH = 'MATCH',
+  SIMILAR = 'SIMILAR',
+}
+registerEnumType(MatchVerdict, {
+  name: 'MatchVerdict',
+  description:
+    'EXACT: the same bytes, or distance ~ 0. MATCH: passes the match threshold (same product). ' +
+    'SIMILAR: passes the search threshold only.',
+});
+
+export enum Relevance {
+  PRODUCT = 'PRODUCT',
+  CATEGORY = 'CATEGORY',
+}
+registerEnumType(Relevance, {
+  name: 'Relevance',
+  description:
+    'What counts as a correct neighbour in a catalog evaluation: another image of the same product, or of the same category.',
+});
+
+export enum ApiScope {
+  SEARCH = 'SEARCH',
+  CATALOG_WRITE = 'CATALOG_WRITE',
+  SETTINGS_WRITE = 'SETTINGS_WRITE',
+  KEYS_ADMIN = 'KEYS_ADMIN',
+}
+registerEnumType(ApiScope, {
+  name: 'ApiScope',
+  description:
+    'SEARCH: every query (search, catalog and settings reads). CATALOG_WRITE: product and image mutations. ' +
+    'SETTINGS_WRITE: updateSearchSettings. KEYS_ADMIN: list, create and revoke API keys.',
+});
+
+export enum ImageStatus {
+  PENDING = 'PENDING',
+  READY = 'READY',
+  FAILED = 'FAILED',
+}
+registerEnumType(ImageStatus, { name: 'ImageStatus' });
+
+export const metricOf = {
+  [SimilarityMetric.COSINE]: 'cosine',
+  [SimilarityMetric.EUCLIDEAN]: 'euclidean',
+} as const;
+
+export function toSimilarityMetric(metric: 'cosine' | 'euclidean'): SimilarityMetric {
+  return metric === 'cosine' ? SimilarityMetric.COSINE : SimilarityMetric.EUCLIDEAN;
+}

@@ -1,0 +1,225 @@
+// The GraphQL API under load: similarProducts with a multipart JPEG (a shopper photo) at
+// concurrency 1, 8 and 32 against a 10k-product catalog, next to the same pipeline in-process
+// (decode + embed + nearest, no HTTP) as the limit; and catalog ingest through addProductImage.
+//
+//   npm run bench:api                       # embedded PGlite
+//   BENCH_DATABASE_URL=postgresql://... npm run bench:api   # native Postgres (a scratch database)
+//   BENCH_PRODUCTS=2000 BENCH_SECONDS=5 npm run bench:api   # quicker
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import {
+  COLOURS,
+  createServer,
+  GraphQLClient,
+  readFashionSample,
+  renderCatalogImage,
+  renderShopperPhoto,
+  testConfig,
+} from '@lookalike/api';
+import { testEngines } from '@lookalike/db';
+import { machineLine, markdownTable, writeSection } from './lib/report.js';
+
+const run = promisify(execFile);
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
+const HTTP_INGEST = Number(process.env.BENCH_HTTP_INGEST ?? 300);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = [1, 8, 32];
+const baseUrl = process.env.BENCH_DATABASE_URL;
+const engine = testEngines(baseUrl).at(baseUrl ? 1 : 0);
+if (!engine) throw new Error('no database engine');
+
+const QUERY = `query($image: Upload!) { similarProducts(image: $image, first: 10) { hits { score product { id title } } } }`;
+const BOUNDARY = 'lookalike-bench-boundary';
+
+function multipart(image: Buffer): Buffer {
+  const head = (name: string, extra = '') =>
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n`;
+  return Buffer.concat([
+    Buffer.from(
+      `${head('operations')}\r\n${JSON.stringify({ query: QUERY, variables: { image: null } })}\r\n`,
+    ),
+    Buffer.from(`${head('map')}\r\n${JSON.stringify({ 0: ['variables.image'] })}\r\n`),
+    Buffer.from(`${head('0', '; filename="photo.jpg"')}Content-Type: image/jpeg\r\n\r\n`),
+    image,
+    Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
+  ]);
+}
+
+function stats(latencies: number[], elapsed: number) {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+const database = await engine.create();
+const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-bench-'));
+const server = await createServer({
+  config: testConfig({ dataDir, RATE_LIMIT_PER_MINUTE: 0, INFERENCE_DEVICE: 'cpu' }),
+  db: database.db,
+  logger: {
+    info: () => undefined,
+    error: (m, e) => {
+      console.error(m, e);
+    },
+  },
+});
+try {
+  const url = await server.listen(0, '127.0.0.1');
+  const key = server.bootstrap.generatedKey as string;
+  const api = new GraphQLClient(url, key);
+  const merchantId = server.bootstrap.merchantId;
+  const { catalog, embedder, db } = server.services;
+  const info = embedder.info;
+  const sample = await readFashionSample();
+  const photoOf = (i: number) =>
+    renderCatalogImage(
+      sample.images[i % sample.images.length] as Uint8Array,
+      COLOURS[Math.floor(i / sample.images.length) % COLOURS.length] as (typeof COLOURS)[number],
+    );
+
+  // 1. Ingest over HTTP: createProduct, then addProductImage (store + embed + index) at concurrency 8.
+  const ids: string[] = [];
+  for (let i = 0; i < HTTP_INGEST; i++) {
+    const res = await api.query<{ createProduct: { id: string } }>(
+      `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`,
+      { input: { externalId: `B-${i}`, title: `Bench product ${i}` } },
+    );
+    ids.push(res.data?.createProduct.id as string);
+  }
+  const photos = await Promise.all(ids.map((_, i) => photoOf(i)));
+  let cursor = 0;
+  let started = performance.now();
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (cursor < ids.length) {
+        const i = cursor++;
+        const res = await api.upload(
+          `mutation($productId: ID!, $image: Upload!) { addProductImage(productId: $productId, image: $image) { id } }`,
+          { productId: ids[i] },
+          { image: { bytes: photos[i] as Buffer, type: 'image/png' } },
+        );
+        if (res.errors) throw new Error(JSON.stringify(res.errors));
+      }
+    }),
+  );
+  const httpIngest = HTTP_INGEST / ((performance.now() - started) / 1000);
+  console.log(`addProductImage over HTTP: ${httpIngest.toFixed(1)} images/s`);
+
+  // 2. Fill the catalog to PRODUCTS in-process (the same CatalogService path, no HTTP).
+  started = performance.now();
+  for (let start = HTTP_INGEST; start < PRODUCTS; start += 32) {
+    await Promise.all(
+      Array.from({ length: Math.min(32, PRODUCTS - start) }, async (_, j) => {
+        const i = start + j;
+        const product = await catalog.create(merchantId, {
+          externalId: `B-${i}`,
+          title: `Bench product ${i}`,
+        });
+        await catalog.addImageBytes(merchantId, product.id, await photoOf(i));
+      }),
+    );
+    if ((start - HTTP_INGEST) % 1024 === 0)
+      process.stdout.write(`\r  catalog: ${start}/${PRODUCTS}`);
+  }
+  const inProcessIngest = (PRODUCTS - HTTP_INGEST) / ((performance.now() - started) / 1000);
+  console.log(
+    `\rcatalog of ${PRODUCTS} products; in-process ingest ${inProcessIngest.toFixed(1)} images/s`,
+  );
+
+  // 3. Queries: shopper photos (JPEG, ~600-1200 px) of catalog products.
+  const queries = await Promise.all(
+    Array.from({ length: 32 }, async (_, q) => renderShopperPhoto(await photoOf(q * 97), q)),
+  );
+  const bodies = queries.map((q) => multipart(q).toString('base64'));
+  const specFile = path.join(dataDir, 'load.json');
+  const rows: (string | number)[][] = [];
+  for (const concurrency of CONCURRENCY) {
+    await writeFile(
+      specFile,
+      JSON.stringify({
+        url: `${url}/graphql`,
+        concurrency,
+        seconds: SECONDS,
+        warmupSeconds: 2,
+        headers: { authorization: `Bearer ${key}`, 'apollo-require-preflight': 'true' },
+        contentType: `multipart/form-data; boundary=${BOUNDARY}`,
+        bodies,
+      }),
+    );
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'lib', 'load-worker.ts'), specFile],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const load = JSON.parse(stdout) as { latencies: number[]; errors: number; elapsed: number };
+    if (load.errors > 0)
+      throw new Error(`${load.errors} failed requests at concurrency ${concurrency}`);
+    const http = stats(load.latencies, load.elapsed);
+
+    // The limit: the same work without HTTP, GraphQL or multipart.
+    const latencies: number[] = [];
+    let next = 0;
+    const end = performance.now() + SECONDS * 1000;
+    const begin = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          const image = queries[next++ % queries.length] as Buffer;
+          const t0 = performance.now();
+          const { vector } = await embedder.embed(image);
+          await db.embeddings.nearest({
+            merchantId,
+            modelId: info.key,
+            vector,
+            metric: 'cosine',
+            k: 10,
+            distinctProducts: true,
+          });
+          latencies.push(performance.now() - t0);
+        }
+      }),
+    );
+    const limit = stats(latencies, (performance.now() - begin) / 1000);
+    const ratio = http.rps / limit.rps;
+    console.log(
+      `c=${concurrency}: HTTP ${http.rps.toFixed(1)} req/s (p50 ${http.p50.toFixed(1)} ms, p95 ${http.p95.toFixed(1)}, p99 ${http.p99.toFixed(1)}) | in-process ${limit.rps.toFixed(1)} req/s (p50 ${limit.p50.toFixed(1)}) | ratio ${(ratio * 100).toFixed(0)}%`,
+    );
+    rows.push([
+      concurrency,
+      http.rps.toFixed(1),
+      http.p50.toFixed(1),
+      http.p95.toFixed(1),
+      http.p99.toFixed(1),
+      limit.rps.toFixed(1),
+      limit.p50.toFixed(1),
+      limit.p95.toFixed(1),
+      `${(ratio * 100).toFixed(0)}%`,
+    ]);
+  }
+
+  const md = `## GraphQL API — \`npm run bench:api\`
+
+${machineLine()}. ${database.url ? 'Native Postgres' : 'Embedded PGlite'}, ${PRODUCTS} products with one
+image each, model ${info.key} on ${info.executionProvider}. Each request is \`similarProducts(image:, first: 10)\`
+with a multipart JPEG shopper photo (600–1200 px, rotated, tinted, blurred; 32 different photos
+in turn), sent by a closed-loop load generator in a separate process for ${SECONDS} s after a 2 s
+warm-up. "In-process" is the same decode + embed + nearest-neighbour query called directly: the
+limit the HTTP path is measured against.
+
+${markdownTable(['concurrency', 'HTTP req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'in-process req/s', 'p50 ms', 'p95 ms', 'HTTP / in-process'], rows)}
+
+Catalog ingest: \`addProductImage\` over HTTP (PNG 256 px, store + embed + index, concurrency 8):
+**${httpIngest.toFixed(1)} images/s**; the same path in-process: ${inProcessIngest.toFixed(1)} images/s.
+`;
+  await writeSection('api', md);
+  console.log(md);
+} finally {
+  await server.close();
+  await database.drop();
+  await rm(dataDir, { recursive: true, force: true });
+}
