@@ -50,12 +50,15 @@ if (config.DEMO_CATALOG && (boot.created || (demoStarted && !demoDone))) {
     `Seeding the demo catalog (${DEMO_SIZE} Fashion-MNIST products); the API answers meanwhile.`,
   );
   const started = Date.now();
+  let reported = 0;
   try {
     const { products, images } = await seedDemoCatalog(services.catalog, merchantId, {
       count: DEMO_SIZE,
       onProgress: (done, total) => {
-        if (done % 500 === 0 || done === total)
+        if (Math.floor(done / 500) > reported || done === total) {
+          reported = Math.floor(done / 500);
           console.log(`  demo catalog: ${done}/${total} products`);
+        }
       },
     });
     console.log(

@@ -256,29 +256,25 @@ export async function createServer(options: CreateServerOptions): Promise<ApiSer
     const status = error.status ?? error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const code = status === 413 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_USER_INPUT;
-      res
-        .status(status)
-        .json({
-          errors: [
-            {
-              message: error.expose !== false ? (error.message ?? 'Bad request') : 'Bad request',
-              extensions: { code },
-            },
-          ],
-        });
-      return;
-    }
-    log.error('[api] unexpected error', error);
-    res
-      .status(500)
-      .json({
+      res.status(status).json({
         errors: [
           {
-            message: 'Internal server error',
-            extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+            message: error.expose !== false ? (error.message ?? 'Bad request') : 'Bad request',
+            extensions: { code },
           },
         ],
       });
+      return;
+    }
+    log.error('[api] unexpected error', error);
+    res.status(500).json({
+      errors: [
+        {
+          message: 'Internal server error',
+          extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+        },
+      ],
+    });
   };
   app.use(onError);
 

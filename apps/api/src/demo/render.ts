@@ -29,6 +29,8 @@ export async function renderCatalogImage(
 ): Promise<Buffer> {
   const gray = await sharp(Buffer.from(pixels), { raw: { width: 28, height: 28, channels: 1 } })
     .resize(size, size, { kernel: 'lanczos3' })
+    // Keep one channel: sharp would hand back 3 (sRGB) for a single-channel raw input.
+    .toColourspace('b-w')
     .raw()
     .toBuffer();
   const rgb = Buffer.alloc(size * size * 3);
@@ -57,10 +59,22 @@ export async function renderShopperPhoto(catalogImage: Uint8Array, seed: number)
     b: Math.round(between(200, 235)),
   };
   const margin = Math.round(side * between(0.1, 0.3));
-  const rotated = await sharp(catalogImage)
-    .flatten({ background: '#ffffff' })
+  // The product lies on a table or wall of its own colour: multiplying the white-background
+  // catalog image onto it keeps the product and takes the colour of the surface around it.
+  const canvas = side + 2 * margin;
+  const placed = await sharp({ create: { width: canvas, height: canvas, channels: 3, background } })
+    .composite([
+      {
+        input: await sharp(catalogImage).flatten({ background: '#ffffff' }).toBuffer(),
+        left: margin,
+        top: margin,
+        blend: 'multiply',
+      },
+    ])
+    .png()
+    .toBuffer();
+  const rotated = await sharp(placed)
     .rotate(between(-8, 8), { background })
-    .extend({ top: margin, bottom: margin, left: margin, right: margin, background })
     .toBuffer({ resolveWithObject: true });
   const { width, height } = rotated.info;
   // Crop away part of the margin, off-centre, as a hand-held framing would.
