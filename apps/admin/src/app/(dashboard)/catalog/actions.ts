@@ -1,0 +1,78 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import type { ActionResult, Product } from '@/lib/types';
+import { describeError } from '@/server/graphql';
+import { DELETE_PRODUCT, REMOVE_IMAGE, UPDATE_PRODUCT } from '@/server/queries';
+import { sessionOrThrow } from '@/server/session';
+
+export interface ProductFormState {
+  error?: string;
+  field?: string;
+  saved?: boolean;
+}
+
+const text = (form: FormData, name: string) => String(form.get(name) ?? '').trim();
+
+export async function updateProduct(id: string, _prev: ProductFormState, form: FormData): Promise<ProductFormState> {
+  let labels: unknown = {};
+  const labelsText = text(form, 'labels');
+  if (labelsText) {
+    try {
+      labels = JSON.parse(labelsText);
+    } catch {
+      return { error: 'Labels must be a JSON object, e.g. {"color": "red"}.', field: 'labels' };
+    }
+  }
+  const priceText = text(form, 'price');
+  const price = priceText === '' ? null : Number(priceText);
+  if (price !== null && !Number.isFinite(price)) return { error: 'Price must be a number.', field: 'price' };
+  const input = {
+    title: text(form, 'title'),
+    externalId: text(form, 'externalId'),
+    category: text(form, 'category') || null,
+    description: text(form, 'description') || null,
+    url: text(form, 'url') || null,
+    currency: text(form, 'currency').toUpperCase() || null,
+    price,
+    labels,
+  };
+  if (!input.title) return { error: 'A product needs a title.', field: 'title' };
+  if (!input.externalId) return { error: 'A product needs an externalId.', field: 'externalId' };
+  try {
+    const { api } = await sessionOrThrow();
+    await api.query<{ updateProduct: Product }>(UPDATE_PRODUCT, { id, input });
+  } catch (error) {
+    const e = describeError(error);
+    return { error: e.message, ...(e.field ? { field: e.field } : {}) };
+  }
+  revalidatePath(`/catalog/${id}`);
+  return { saved: true };
+}
+
+export async function deleteProduct(id: string): Promise<ActionResult<boolean>> {
+  try {
+    const { api } = await sessionOrThrow();
+    const { deleteProduct: deleted } = await api.query<{ deleteProduct: boolean }>(DELETE_PRODUCT, { id });
+    revalidatePath('/catalog');
+    return { ok: true, data: deleted };
+  } catch (error) {
+    return { ok: false, ...toFailure(error) };
+  }
+}
+
+export async function removeImage(productId: string, imageId: string): Promise<ActionResult<boolean>> {
+  try {
+    const { api } = await sessionOrThrow();
+    const { removeProductImage } = await api.query<{ removeProductImage: boolean }>(REMOVE_IMAGE, { id: imageId });
+    revalidatePath(`/catalog/${productId}`);
+    return { ok: true, data: removeProductImage };
+  } catch (error) {
+    return { ok: false, ...toFailure(error) };
+  }
+}
+
+function toFailure(error: unknown) {
+  const e = describeError(error);
+  return { error: e.message, code: e.code, ...(e.field ? { field: e.field } : {}) };
+}

@@ -1,0 +1,41 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { ALL_SCOPES, type ActionResult, type ApiKeyInfo, type ApiScope } from '@/lib/types';
+import { describeError } from '@/server/graphql';
+import { CREATE_KEY, REVOKE_KEY } from '@/server/queries';
+import { sessionOrThrow } from '@/server/session';
+
+export interface CreateKeyState {
+  error?: string;
+  /** The whole key, shown once. */
+  secret?: string;
+  name?: string;
+}
+
+export async function createKey(_prev: CreateKeyState, form: FormData): Promise<CreateKeyState> {
+  const name = String(form.get('name') ?? '').trim();
+  const scopes = form.getAll('scopes').map(String).filter((s): s is ApiScope => (ALL_SCOPES as readonly string[]).includes(s));
+  if (!name) return { error: 'Give the key a name, e.g. the shop or service that will use it.' };
+  if (scopes.length === 0) return { error: 'Pick at least one scope.' };
+  try {
+    const { api } = await sessionOrThrow();
+    const { createApiKey } = await api.query<{ createApiKey: { secret: string; apiKey: ApiKeyInfo } }>(CREATE_KEY, { name, scopes });
+    revalidatePath('/keys');
+    return { secret: createApiKey.secret, name: createApiKey.apiKey.name };
+  } catch (error) {
+    return { error: describeError(error).message };
+  }
+}
+
+export async function revokeKey(id: string): Promise<ActionResult<boolean>> {
+  try {
+    const { api } = await sessionOrThrow();
+    const { revokeApiKey } = await api.query<{ revokeApiKey: boolean }>(REVOKE_KEY, { id });
+    revalidatePath('/keys');
+    return { ok: true, data: revokeApiKey };
+  } catch (error) {
+    const e = describeError(error);
+    return { ok: false, error: e.message, code: e.code };
+  }
+}

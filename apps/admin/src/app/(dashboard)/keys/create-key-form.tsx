@@ -1,0 +1,79 @@
+'use client';
+
+import { useActionState, useState } from 'react';
+import { ALL_SCOPES, type ApiScope } from '@/lib/types';
+import { createKey, type CreateKeyState } from './actions';
+
+const SCOPE_HELP: Record<ApiScope, string> = {
+  SEARCH: 'search and read the catalog and settings',
+  CATALOG_WRITE: 'create, edit and delete products and images',
+  SETTINGS_WRITE: 'change the search metric and thresholds',
+  KEYS_ADMIN: 'list, create and revoke API keys',
+};
+
+export function CreateKeyForm() {
+  const [state, action, pending] = useActionState<CreateKeyState, FormData>(createKey, {});
+  const [copied, setCopied] = useState(false);
+  return (
+    <section className="panel stack" aria-labelledby="create-h">
+      <h2 id="create-h">Create a key</h2>
+      <form action={action} className="row" style={{ alignItems: 'flex-start' }} onSubmit={() => setCopied(false)}>
+        <div className="field" style={{ minWidth: 260 }}>
+          <label htmlFor="key-name">Name</label>
+          <input id="key-name" name="name" type="text" required placeholder="e.g. storefront search" />
+        </div>
+        <fieldset>
+          <legend>Scopes</legend>
+          {ALL_SCOPES.map((s) => (
+            <label key={s} className="check">
+              <input type="checkbox" name="scopes" value={s} defaultChecked={s === 'SEARCH'} /> <code>{s}</code>
+              <span className="muted small">{SCOPE_HELP[s]}</span>
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" className="primary" disabled={pending} style={{ alignSelf: 'flex-end' }}>
+          {pending ? 'Creating…' : 'Create key'}
+        </button>
+      </form>
+      {state.error && (
+        <div role="alert" className="alert error">
+          {state.error}
+        </div>
+      )}
+      {state.secret && (
+        <div className="alert ok stack" role="status">
+          <div>
+            Key <strong>{state.name}</strong> created. Copy it now: it is shown only this once.
+          </div>
+          <div className="secret">
+            <code data-testid="new-key-secret" style={{ flex: 1 }}>
+              {state.secret}
+            </code>
+            <button
+              type="button"
+              onClick={() => {
+                // The Clipboard API exists only in secure contexts (https, localhost); elsewhere
+                // select the key so Ctrl+C copies it.
+                if (!('clipboard' in navigator)) {
+                  const code = document.querySelector('[data-testid="new-key-secret"]');
+                  if (code) window.getSelection()?.selectAllChildren(code);
+                  return;
+                }
+                void navigator.clipboard.writeText(state.secret ?? '').then(
+                  () => {
+                    setCopied(true);
+                  },
+                  () => {
+                    setCopied(false);
+                  },
+                );
+              }}
+            >
+              {copied ? 'Copied ✓' : 'Copy'}
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+export function formatPrice(price: number | null, currency: string | null): string {
+  if (price == null) return '—';
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency: currency ?? 'EUR' }).format(price);
+  } catch {
+    return `${price.toFixed(2)} ${currency ?? ''}`.trim();
+  }
+}
+
+export function formatDate(iso: string | null): string {
+  if (!iso) return 'never';
+  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+}
+
+export function formatNumber(value: number | null | undefined, digits = 3): string {
+  return value == null || !Number.isFinite(value) ? '—' : value.toFixed(digits);
+}
+
+export function formatPercent(value: number | null | undefined): string {
+  return value == null ? '—' : `${(value * 100).toFixed(1)}%`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Labels for display and the filter box: {"color":"red"} <-> color=red. */
+export function labelsToText(labels: Record<string, unknown>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+}
+
+/** "color=red, size=M" -> {color: "red", size: "M"}; null when a part is not key=value. */
+export function parseLabelFilter(text: string): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) return null;
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}

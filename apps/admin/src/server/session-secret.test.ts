@@ -1,0 +1,34 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadSessionSecret, SECRET_FILE } from './session-secret';
+
+describe('loadSessionSecret', () => {
+  let dir = '';
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prefers ADMIN_SESSION_SECRET and writes nothing', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'admin-secret-'));
+    expect(await loadSessionSecret('x'.repeat(40), dir)).toBe('x'.repeat(40));
+    await expect(stat(path.join(dir, SECRET_FILE))).rejects.toThrow();
+  });
+
+  it('generates DATA_DIR/admin-session-secret once, mode 0600, and reuses it', async () => {
+    dir = path.join(await mkdtemp(path.join(tmpdir(), 'admin-secret-')), 'nested');
+    const [a, b] = await Promise.all([loadSessionSecret(undefined, dir), loadSessionSecret(undefined, dir)]);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(b).toBe(a);
+    expect(await loadSessionSecret(undefined, dir)).toBe(a);
+    expect((await stat(path.join(dir, SECRET_FILE))).mode & 0o777).toBe(0o600);
+    expect((await readFile(path.join(dir, SECRET_FILE), 'utf8')).trim()).toBe(a);
+  });
+
+  it('refuses a file too short to be a secret', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'admin-secret-'));
+    await writeFile(path.join(dir, SECRET_FILE), 'short\n');
+    await expect(loadSessionSecret(undefined, dir)).rejects.toThrow(/under 32 characters/);
+  });
+});

@@ -1,0 +1,88 @@
+import 'server-only';
+import { cookies, headers } from 'next/headers';
+import { redirect } from 'next/navigation';
+import { cache } from 'react';
+import { env } from '@/env';
+import type { ApiScope, Viewer } from '@/lib/types';
+import { ApiClient, ApiError } from './graphql';
+import { VIEWER } from './queries';
+import { openSession, sealSession } from './session-crypto';
+import { loadSessionSecret } from './session-secret';
+
+export const SESSION_COOKIE = 'lk_admin_session';
+/** A working day and then some; signing in again takes a paste. */
+const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+let secret: Promise<string> | undefined;
+function sessionSecret(): Promise<string> {
+  const e = env();
+  secret ??= loadSessionSecret(e.ADMIN_SESSION_SECRET, e.dataDir);
+  return secret;
+}
+
+/** Secure cookies when the browser reached us over https (directly or via a proxy). */
+async function servedOverHttps(): Promise<boolean> {
+  const h = await headers();
+  const proto = h.get('x-forwarded-proto')?.split(',')[0]?.trim();
+  return proto === 'https';
+}
+
+/** Sign in: only in server actions and route handlers, which may set cookies. */
+export async function startSession(key: string): Promise<void> {
+  const now = Date.now();
+  const value = sealSession(await sessionSecret(), { key, iat: now, exp: now + SESSION_TTL_MS }, SESSION_COOKIE);
+  (await cookies()).set(SESSION_COOKIE, value, {
+    httpOnly: true,
+    secure: await servedOverHttps(),
+    sameSite: 'lax',
+    path: '/',
+    maxAge: SESSION_TTL_MS / 1000,
+  });
+}
+
+export async function endSession(): Promise<void> {
+  (await cookies()).delete(SESSION_COOKIE);
+}
+
+/** The API key of this request's session, or null. */
+export const sessionKey = cache(async (): Promise<string | null> => {
+  const value = (await cookies()).get(SESSION_COOKIE)?.value;
+  return openSession(await sessionSecret(), value, SESSION_COOKIE)?.key ?? null;
+});
+
+export interface Session {
+  api: ApiClient;
+  viewer: Viewer;
+  can(scope: ApiScope): boolean;
+}
+
+/**
+ * This request's session with the API's word on who the key is. Null when there is no cookie
+ * or the API no longer accepts the key (revoked). One viewer query per request (React cache).
+ */
+export const getSession = cache(async (): Promise<Session | null> => {
+  const key = await sessionKey();
+  if (!key) return null;
+  const api = new ApiClient(env().API_URL, key);
+  try {
+    const { viewer } = await api.query<{ viewer: Viewer }>(VIEWER);
+    return { api, viewer, can: (scope) => viewer.apiKey.scopes.includes(scope) };
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') return null;
+    throw error;
+  }
+});
+
+/** For pages: the session, or off to the sign-in page. */
+export async function requireSession(): Promise<Session> {
+  const session = await getSession();
+  if (!session) redirect('/signin');
+  return session;
+}
+
+/** For actions and route handlers: the session or an ApiError the caller turns into a message. */
+export async function sessionOrThrow(): Promise<Session> {
+  const session = await getSession();
+  if (!session) throw new ApiError('Your session has ended; sign in again.', 'UNAUTHENTICATED', 401);
+  return session;
+}

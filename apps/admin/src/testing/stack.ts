@@ -1,0 +1,146 @@
+// The whole product for browser tests: the real API in-process (embedded PGlite, the bundled
+// model, a temporary DATA_DIR, a small demo catalog) and the built dashboard as a child process
+// (`next start`) talking to it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createServer, GraphQLClient, seedDemoCatalog, testConfig, type ApiServer } from '@lookalike/api';
+import { createDb, IN_MEMORY, type Db } from '@lookalike/db';
+import { createEmbedder, type Embedder } from '@lookalike/inference';
+
+export const ADMIN_DIR = path.resolve(import.meta.dirname, '..', '..');
+export const REPO_ROOT = path.resolve(ADMIN_DIR, '..', '..');
+
+export interface Stack {
+  api: ApiServer;
+  apiUrl: string;
+  /** With the bootstrap key (all scopes). */
+  client: GraphQLClient;
+  key: string;
+  merchantId: string;
+  adminUrl: string;
+  /** The dashboard's DATA_DIR (its session secret lives there). */
+  adminDataDir: string;
+  /** The dashboard's output, for failure messages. */
+  adminLog: string[];
+  stop(): Promise<void>;
+}
+
+/** Runs a command to completion; rejects with the tail of its output. */
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${out.slice(-4000)}`));
+    });
+  });
+}
+
+/**
+ * `next build` through Turborepo: it builds @lookalike/search first and replays its cache when
+ * nothing changed, so only the first run after a change pays for the build.
+ */
+export async function buildAdmin(): Promise<void> {
+  const turbo = path.join(REPO_ROOT, 'node_modules', '.bin', 'turbo');
+  await run(turbo, ['run', 'build', '--filter=@lookalike/admin', '--output-logs=errors-only'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** Polls until `url` answers (any HTTP status) or the process dies; bounded. */
+async function waitForHttp(url: string, child: ChildProcess, log: string[]): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${log.join('').slice(-4000)}`);
+    try {
+      await fetch(url, { redirect: 'manual' });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`the dashboard did not answer on ${url}:\n${log.join('').slice(-4000)}`);
+}
+
+export async function startStack({ products = 60 }: { products?: number } = {}): Promise<Stack> {
+  const apiDataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-admin-api-'));
+  const adminDataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-admin-'));
+  let db: Db | undefined;
+  let embedder: Embedder | undefined;
+  let api: ApiServer | undefined;
+  let admin: ChildProcess | undefined;
+  const adminLog: string[] = [];
+  const stop = async () => {
+    if (admin && admin.exitCode === null) {
+      const exited = new Promise((r) => admin?.once('exit', r));
+      admin.kill('SIGTERM');
+      await exited;
+    }
+    await api?.close();
+    await embedder?.close();
+    await db?.close();
+    await rm(apiDataDir, { recursive: true, force: true });
+    await rm(adminDataDir, { recursive: true, force: true });
+  };
+  try {
+    const built = buildAdmin();
+    db = await createDb({ dataDir: IN_MEMORY, migrate: true });
+    embedder = await createEmbedder({ model: 'fashion-resnet', device: 'cpu' });
+    api = await createServer({
+      // The dashboard makes many calls per page: no rate limit in tests.
+      config: testConfig({ dataDir: apiDataDir, RATE_LIMIT_PER_MINUTE: 0 }),
+      db,
+      embedder,
+      logger: { info: () => undefined, error: (m, e) => console.error(m, e) },
+    });
+    const apiUrl = await api.listen(0, '127.0.0.1');
+    const key = api.bootstrap.generatedKey;
+    if (!key) throw new Error('the API generated no bootstrap key');
+    const merchantId = api.bootstrap.merchantId;
+    await seedDemoCatalog(api.services.catalog, merchantId, { count: products, extraPhotoShare: 0.3 });
+    await built;
+
+    const port = await freePort();
+    const adminUrl = `http://127.0.0.1:${port}`;
+    admin = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
+      cwd: ADMIN_DIR,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'production',
+        NEXT_TELEMETRY_DISABLED: '1',
+        API_URL: apiUrl,
+        DATA_DIR: adminDataDir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    admin.stdout?.on('data', (d: Buffer) => adminLog.push(d.toString()));
+    admin.stderr?.on('data', (d: Buffer) => adminLog.push(d.toString()));
+    await waitForHttp(`${adminUrl}/signin`, admin, adminLog);
+    return { api, apiUrl, client: new GraphQLClient(apiUrl, key), key, merchantId, adminUrl, adminDataDir, adminLog, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
