@@ -34,7 +34,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const RESNET50_DIR = path.join(ROOT, '.data', 'bench-models', 'resnet50-random');
 const THREADS = availableParallelism();
 const MAX_BATCH = 32;
-const ROUNDS = 3;
+// `--smoke`: a few images and one round, no report; to check the script itself.
+const SMOKE = process.argv.includes('--smoke');
+const ROUNDS = SMOKE ? 1 : 3;
 
 function ensureResnet50(): string {
   if (!existsSync(path.join(RESNET50_DIR, 'model.json'))) {
@@ -218,7 +220,7 @@ async function preprocessing(jpeg: Buffer) {
   for (const location of ['fashion-resnet', ensureResnet50()]) {
     const manifest = await loadManifest(location);
     for (const c of [1, 4]) {
-      const run = await load(c, 200, () => preprocessImage(jpeg, manifest.input));
+      const run = await load(c, SMOKE ? 8 : 200, () => preprocessImage(jpeg, manifest.input));
       rows.push([
         manifest.id,
         `${manifest.input.fit} ${manifest.input.size}px`,
@@ -237,16 +239,22 @@ async function preprocessing(jpeg: Buffer) {
 const resnet50 = ensureResnet50();
 const jpeg1200 = await productJpeg(1200);
 const jpeg640 = await productJpeg(640);
+const scale = (counts: Record<number, number>) =>
+  SMOKE
+    ? Object.fromEntries(
+        Object.entries(counts).map(([c, n]) => [c, Math.max(Number(c), Math.ceil(n / 20))]),
+      )
+    : counts;
 const fashion = await benchModel(
   'fashion-resnet',
   'fashion-resnet',
-  { 1: 1000, 8: 3000, 32: 4000 },
+  scale({ 1: 1000, 8: 3000, 32: 4000 }),
   jpeg640,
 );
 const big = await benchModel(
   'resnet50 (random weights)',
   resnet50,
-  { 1: 24, 8: 64, 32: 96 },
+  scale({ 1: 24, 8: 64, 32: 96 }),
   jpeg640,
 );
 const pre = await preprocessing(jpeg1200);
@@ -285,8 +293,9 @@ const md = [
   '',
   markdownTable(['model', 'pipeline', 'concurrency', 'images/s', 'p50 / p95 ms'], pre),
 ].join('\n');
-await writeSection('embed', md);
+if (SMOKE) console.log(md);
+else await writeSection('embed', md);
 console.log(
   `\nembedder / bare at concurrency 32: fashion-resnet ${(100 * fashion.summary[32]!).toFixed(0)}%, resnet50 ${(100 * big.summary[32]!).toFixed(0)}%`,
 );
-console.log('wrote docs/benchmarks.md (section embed)');
+if (!SMOKE) console.log('wrote docs/benchmarks.md (section embed)');

@@ -26,7 +26,9 @@ const files = [...index.items.map((i) => i.catalog), ...index.items.map((i) => i
 const embedder = await createEmbedder({ model, device: 'cpu' });
 const started = performance.now();
 const results = await embedder.embedBatch(
-  await Promise.all(files.map(async (f) => ({ bytes: await readFile(path.join(DIR, f)), options: { trim } }))),
+  await Promise.all(
+    files.map(async (f) => ({ bytes: await readFile(path.join(DIR, f)), options: { trim } })),
+  ),
 );
 const seconds = (performance.now() - started) / 1000;
 const dims = embedder.info.dims;
@@ -38,7 +40,20 @@ results.forEach((r, i) => {
 await writeFile(path.join(DIR, `embeddings-${variant}.f32`), out);
 await writeFile(
   path.join(DIR, `embeddings-${variant}.json`),
-  JSON.stringify({ model: embedder.info.key, dims, rows: files.length, trim, seconds, imagesPerSecond: files.length / seconds }, null, 1),
+  JSON.stringify(
+    {
+      model: embedder.info.key,
+      dims,
+      rows: files.length,
+      trim,
+      seconds,
+      imagesPerSecond: files.length / seconds,
+    },
+    null,
+    1,
+  ),
 );
-console.log(`${embedder.info.key}: embedded ${files.length} files (trim ${trim}) in ${seconds.toFixed(1)} s`);
+console.log(
+  `${embedder.info.key}: embedded ${files.length} files (trim ${trim}) in ${seconds.toFixed(1)} s`,
+);
 await embedder.close();

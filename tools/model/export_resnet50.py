@@ -42,6 +42,7 @@ def main() -> None:
         "id": "resnet50-random",
         "version": 1,
         "description": "torchvision ResNet-50 architecture with RANDOM weights (speed benchmarks only; embeddings are meaningless).",
+        "license": "BSD-3-Clause (torchvision architecture; random weights)",
         "file": "model.onnx",
         "sha256": sha,
         "bytes": onnx_path.stat().st_size,

@@ -22,7 +22,8 @@ let embedder: Embedder;
 
 beforeAll(async () => {
   embedder = await createEmbedder({ model: 'fashion-resnet', device: 'cpu', maxBatch: 16 });
-  for (let i = 0; i < 10; i++) images.push(await catalogPng(i, { size: 120 + 20 * i, colour: [20 * i, 50, 120] }));
+  for (let i = 0; i < 10; i++)
+    images.push(await catalogPng(i, { size: 120 + 20 * i, colour: [20 * i, 50, 120] }));
   // Reference vectors, each embedded alone (nothing else in flight, so a batch of one).
   solo = [];
   for (const img of images) solo.push(await embedder.embed(img));
@@ -42,7 +43,9 @@ describe('createEmbedder', () => {
       executionProvider: 'cpu',
       normalized: true,
     });
-    expect(embedder.info.defaults.cosine?.matchThreshold).toBeGreaterThan(embedder.info.defaults.cosine?.searchThreshold ?? 1);
+    expect(embedder.info.defaults.cosine?.matchThreshold).toBeGreaterThan(
+      embedder.info.defaults.cosine?.searchThreshold ?? 1,
+    );
   });
 
   it('returns L2-normalised vectors of the manifest dims, with the decoded image', () => {
@@ -73,7 +76,11 @@ describe('createEmbedder', () => {
   });
 
   it('embedBatch returns per-item results and failures in order', async () => {
-    const out = await embedder.embedBatch([images[2]!, new Uint8Array([1, 2, 3]), { bytes: images[3]! }]);
+    const out = await embedder.embedBatch([
+      images[2]!,
+      new Uint8Array([1, 2, 3]),
+      { bytes: images[3]! },
+    ]);
     expect(out.map((r) => r.ok)).toEqual([true, false, true]);
     if (out[0]?.ok) expect(cosine(out[0].vector, solo[2]!.vector)).toBeGreaterThanOrEqual(0.9999);
     if (out[1] && !out[1].ok) expect(out[1].error).toBeInstanceOf(UnsupportedImageError);
@@ -107,9 +114,16 @@ describe('createEmbedder', () => {
 
 describe('queue limits and close()', () => {
   it('answers BusyError when the queue is full, and recovers', async () => {
-    const small = await createEmbedder({ model: 'fashion-resnet', device: 'cpu', maxQueue: 4, maxBatch: 2 });
+    const small = await createEmbedder({
+      model: 'fashion-resnet',
+      device: 'cpu',
+      maxQueue: 4,
+      maxBatch: 2,
+    });
     try {
-      const settled = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => small.embed(images[i % 10]!)));
+      const settled = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) => small.embed(images[i % 10]!)),
+      );
       const busy = settled.filter((s) => s.status === 'rejected' && s.reason instanceof BusyError);
       const ok = settled.filter((s) => s.status === 'fulfilled');
       expect(busy.length).toBeGreaterThan(0);
@@ -127,20 +141,25 @@ describe('queue limits and close()', () => {
     const pending = Array.from({ length: 30 }, (_, i) => e.embed(images[i % 10]!));
     await e.close();
     const results = await Promise.all(pending);
-    results.forEach((r, i) => { expect(cosine(r.vector, solo[i % 10]!.vector)).toBeGreaterThanOrEqual(0.9999); });
+    results.forEach((r, i) => {
+      expect(cosine(r.vector, solo[i % 10]!.vector)).toBeGreaterThanOrEqual(0.9999);
+    });
     await expect(e.embed(images[0]!)).rejects.toBeInstanceOf(EmbedderClosedError);
   });
 
   it('close({ drain: false }) rejects what has not run yet, and every call settles', async () => {
     const e = await createEmbedder({ model: 'fashion-resnet', device: 'cpu', maxBatch: 2 });
-    const pending = Promise.allSettled(Array.from({ length: 30 }, (_, i) => e.embed(images[i % 10]!)));
+    const pending = Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => e.embed(images[i % 10]!)),
+    );
     await e.close({ drain: false });
     const settled = await pending;
     const rejected = settled.filter((s) => s.status === 'rejected');
     expect(rejected.length).toBeGreaterThan(0);
-    for (const s of rejected) expect((s).reason).toBeInstanceOf(EmbedderClosedError);
+    for (const s of rejected) expect(s.reason).toBeInstanceOf(EmbedderClosedError);
     settled.forEach((s, i) => {
-      if (s.status === 'fulfilled') expect(cosine(s.value.vector, solo[i % 10]!.vector)).toBeGreaterThanOrEqual(0.9999);
+      if (s.status === 'fulfilled')
+        expect(cosine(s.value.vector, solo[i % 10]!.vector)).toBeGreaterThanOrEqual(0.9999);
     });
   });
 });
@@ -149,14 +168,19 @@ describe('model loading', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'lookalike-model-'));
-    await copyFile(path.join(bundledModelPath('fashion-resnet'), 'model.onnx'), path.join(dir, 'model.onnx'));
+    await copyFile(
+      path.join(bundledModelPath('fashion-resnet'), 'model.onnx'),
+      path.join(dir, 'model.onnx'),
+    );
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
   async function writeManifest(edit: (m: Record<string, unknown>) => void): Promise<string> {
-    const m = JSON.parse(await readFile(path.join(bundledModelPath('fashion-resnet'), 'model.json'), 'utf8')) as Record<string, unknown>;
+    const m = JSON.parse(
+      await readFile(path.join(bundledModelPath('fashion-resnet'), 'model.json'), 'utf8'),
+    ) as Record<string, unknown>;
     edit(m);
     await writeFile(path.join(dir, 'model.json'), JSON.stringify(m));
     return dir;
@@ -184,16 +208,25 @@ describe('model loading', () => {
     const location = await writeManifest((m) => {
       (m.output as Record<string, unknown>).name = 'logits';
     });
-    await expect(createEmbedder({ model: location, device: 'cpu' })).rejects.toThrow(/fashion-resnet-v1.*"logits"/);
+    await expect(createEmbedder({ model: location, device: 'cpu' })).rejects.toThrow(
+      /fashion-resnet-v1.*"logits"/,
+    );
   });
 
   it("device 'cuda' either runs on CUDA or fails clearly; 'auto' falls back to CPU with one warning", async () => {
-    const cuda = await createEmbedder({ model: 'fashion-resnet', device: 'cuda' }).catch((e: unknown) => e);
+    const cuda = await createEmbedder({ model: 'fashion-resnet', device: 'cuda' }).catch(
+      (e: unknown) => e,
+    );
     if (cuda instanceof Error) {
       expect(cuda).toBeInstanceOf(DeviceUnavailableError);
       expect(cuda.message).toMatch(/fashion-resnet-v1.*CUDA.*ONNXRUNTIME_NODE_INSTALL=cuda12/);
       const warnings: string[] = [];
-      const auto = await createEmbedder({ model: 'fashion-resnet', device: 'auto', workers: 2, logger: { warn: (m) => warnings.push(m) } });
+      const auto = await createEmbedder({
+        model: 'fashion-resnet',
+        device: 'auto',
+        workers: 2,
+        logger: { warn: (m) => warnings.push(m) },
+      });
       expect(auto.info.executionProvider).toBe('cpu');
       expect(warnings).toHaveLength(1);
       await auto.close();
@@ -207,6 +240,8 @@ describe('model loading', () => {
     const m = await loadManifest('fashion-resnet');
     expect(m.key).toBe('fashion-resnet-v1');
     expect(m.output).toMatchObject({ name: 'embedding', dims: 128, normalize: true });
-    expect(m.defaults?.euclidean?.matchThreshold).toBeLessThan(m.defaults?.euclidean?.searchThreshold ?? 0);
+    expect(m.defaults?.euclidean?.matchThreshold).toBeLessThan(
+      m.defaults?.euclidean?.searchThreshold ?? 0,
+    );
   });
 });

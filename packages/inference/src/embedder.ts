@@ -9,7 +9,12 @@ import {
   InferenceError,
   ModelError,
 } from './errors.js';
-import { loadManifest, readModelFile, type LoadedManifest, type MetricThresholds } from './manifest.js';
+import {
+  loadManifest,
+  readModelFile,
+  type LoadedManifest,
+  type MetricThresholds,
+} from './manifest.js';
 import { stripClassifier } from './onnx-graph.js';
 import { SessionWorker, type WorkerConfig } from './pool.js';
 import {
@@ -36,8 +41,9 @@ export interface EmbedderOptions {
   workers?: number;
   /** Most images in one session run (default 32). */
   maxBatch?: number;
-  /** Longest time the first request of a batch waits for company when a worker is idle
-   * (default 2 ms: negligible latency, and enough to gather requests that arrive together). */
+  /** Extra time a partial batch waits for company when a worker is idle (default 0: only
+   * requests that arrive in the same event-loop turn are gathered; under load batches fill up
+   * while the workers are busy). Raise it for GPUs, which gain more from full batches. */
   maxDelayMs?: number;
   /** Requests allowed to wait (being decoded or queued) before embed() answers BusyError
    * (default 512). Requests running on a worker do not count. */
@@ -121,7 +127,11 @@ interface Pending {
 function missingCudaProvider(): string | null {
   if (process.platform !== 'linux') return null;
   try {
-    const bin = path.join(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin');
+    const bin = path.join(
+      path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
+      '..',
+      'bin',
+    );
     for (const napi of readdirSync(bin)) {
       const dir = path.join(bin, napi, 'linux', process.arch);
       if (existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so'))) return null;
@@ -134,7 +144,8 @@ function missingCudaProvider(): string | null {
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`createEmbedder: ${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new RangeError(`createEmbedder: ${name} must be a positive integer, got ${v}`);
   return v;
 }
 
@@ -143,15 +154,17 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
  * run a warm-up batch whose output dims match the manifest.
  */
 export async function createEmbedder(options: EmbedderOptions): Promise<Embedder> {
-  const manifest = typeof options.model === 'string' ? await loadManifest(options.model) : options.model;
+  const manifest =
+    typeof options.model === 'string' ? await loadManifest(options.model) : options.model;
   const key = manifest.key;
   const device = options.device ?? 'auto';
   const workers = positiveInt('workers', options.workers, 1);
   const threads = positiveInt('threads', options.threads, availableParallelism());
   const maxBatch = positiveInt('maxBatch', options.maxBatch, 32);
   const maxQueue = positiveInt('maxQueue', options.maxQueue, 512);
-  const maxDelayMs = options.maxDelayMs ?? 2;
-  if (!(maxDelayMs >= 0)) throw new RangeError(`createEmbedder: maxDelayMs must be >= 0, got ${maxDelayMs}`);
+  const maxDelayMs = options.maxDelayMs ?? 0;
+  if (!(maxDelayMs >= 0))
+    throw new RangeError(`createEmbedder: maxDelayMs must be >= 0, got ${maxDelayMs}`);
   const limits: ImageLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const logger = options.logger ?? console;
 
@@ -179,15 +192,26 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const threadsPerWorker = Math.max(1, Math.floor(threads / workers));
 
   const startWorker = async (dev: 'cpu' | 'cuda') => {
-    const { worker, dims } = await SessionWorker.start({ ...base, device: dev, threads: threadsPerWorker });
+    const { worker, dims } = await SessionWorker.start({
+      ...base,
+      device: dev,
+      threads: threadsPerWorker,
+    });
     if (dims !== manifest.output.dims) {
       await worker.close();
-      throw new ModelError(`model ${key}: output "${manifest.output.name}" has ${dims} dims, the manifest says ${manifest.output.dims}`);
+      throw new ModelError(
+        `model ${key}: output "${manifest.output.name}" has ${dims} dims, the manifest says ${manifest.output.dims}`,
+      );
     }
     return worker;
   };
   const initError = (err: unknown) =>
-    err instanceof InferenceError ? err : new ModelError(`model ${key}: cannot start an ONNX Runtime session: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    err instanceof InferenceError
+      ? err
+      : new ModelError(
+          `model ${key}: cannot start an ONNX Runtime session: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
 
   let provider: 'cpu' | 'cuda' = 'cpu';
   const pool: SessionWorker[] = [];
@@ -207,7 +231,9 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
             { cause: err },
           );
         }
-        logger.warn(`@lookalike/inference: model ${key}: CUDA unavailable (${reason}); running on CPU.`);
+        logger.warn(
+          `@lookalike/inference: model ${key}: CUDA unavailable (${reason}); running on CPU.`,
+        );
       }
     }
     while (pool.length < workers) pool.push(await startWorker(provider));
@@ -219,6 +245,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const queue: Pending[] = [];
   let waiting = 0; // admitted requests not yet handed to a worker
   let timer: NodeJS.Timeout | null = null;
+  let immediate: NodeJS.Immediate | null = null;
   let closed = false;
   let draining = true; // close({ drain: false }) sets it to false
   let onSettled: (() => void) | null = null;
@@ -240,41 +267,108 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     counters.largestBatch = Math.max(counters.largestBatch, batch.length);
     inFlight += batch.length;
     const data = new Float32Array(batch.length * tensorSize);
-    batch.forEach((p, i) => { data.set(p.tensor, i * tensorSize); });
-    worker.run(data, batch.length).then(
-      (out) => {
-        batch.forEach((p, i) => { p.resolve(out.slice(i * dims, (i + 1) * dims)); });
-      },
-      (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        batch.forEach((p) => { p.reject(e); });
-      },
-    ).finally(() => {
-      inFlight -= batch.length;
-      checkSettled();
+    batch.forEach((p, i) => {
+      data.set(p.tensor, i * tensorSize);
     });
+    worker
+      .run(data, batch.length)
+      .then(
+        (out) => {
+          batch.forEach((p, i) => {
+            p.resolve(out.slice(i * dims, (i + 1) * dims));
+          });
+        },
+        (err: unknown) => {
+          const e = err instanceof Error ? err : new Error(String(err));
+          batch.forEach((p) => {
+            p.reject(e);
+          });
+        },
+      )
+      .finally(() => {
+        inFlight -= batch.length;
+        checkSettled();
+      });
   };
 
-  /** Hand queued work to idle workers: a full batch at once, a partial one after maxDelayMs. */
-  const schedule = () => {
+  /**
+   * Hand queued work to idle workers. A full batch goes at once. A partial batch is never sent
+   * from inside enqueue(): it waits for the current event-loop turn to end (setImmediate), so
+   * requests that arrive together — e.g. callers resubmitting as a batch's results resolve —
+   * share one run, and at most `maxDelayMs` beyond that for stragglers. A lone request thus
+   * pays microseconds with the default maxDelayMs of 0, and under load batches form by
+   * themselves while the workers are busy.
+   */
+  const schedule = (deferred = false) => {
     if (timer) {
       clearTimeout(timer);
       timer = null;
+    }
+    if (immediate) {
+      clearImmediate(immediate);
+      immediate = null;
     }
     for (;;) {
       const oldest = queue[0];
       if (!oldest) return;
       const idle = pool.find((w) => !w.busy && w.alive);
       if (!idle) return; // a worker's onIdle calls schedule again
-      const waited = performance.now() - oldest.since;
-      if (queue.length >= maxBatch || waited >= maxDelayMs || closed) dispatch(idle);
+      const wait = maxDelayMs - (performance.now() - oldest.since);
+      if (queue.length >= maxBatch || closed || (deferred && wait <= 0)) dispatch(idle);
       else {
-        timer = setTimeout(schedule, maxDelayMs - waited);
+        if (wait > 0)
+          timer = setTimeout(() => {
+            schedule(true);
+          }, wait);
+        else
+          immediate = setImmediate(() => {
+            schedule(true);
+          });
         return;
       }
     }
   };
-  for (const w of pool) w.onIdle = schedule;
+  const onIdle = () => {
+    schedule();
+  };
+
+  // A crashed worker (e.g. out of memory in native code) is replaced; its batch has already
+  // been rejected. If no session can be started any more, queued requests fail instead of
+  // waiting forever.
+  let restarting = 0;
+  const watch = (w: SessionWorker) => {
+    w.onIdle = onIdle;
+    w.onExit = () => {
+      if (closed) return;
+      restarting++;
+      startWorker(provider).then(
+        (replacement) => {
+          restarting--;
+          const i = pool.indexOf(w);
+          if (i >= 0) pool[i] = replacement;
+          watch(replacement);
+          if (closed) void replacement.close();
+          else schedule();
+        },
+        (err: unknown) => {
+          restarting--;
+          logger.warn(
+            `@lookalike/inference: model ${key}: cannot restart a crashed worker: ${err instanceof Error ? err.message : String(err)}`,
+          );
+          if (restarting === 0 && !pool.some((p) => p.alive)) {
+            const dropped = queue.splice(0);
+            waiting -= dropped.length;
+            for (const p of dropped)
+              p.reject(
+                new InferenceError('WORKER_FAILED', `model ${key}: no inference worker is running`),
+              );
+            checkSettled();
+          }
+        },
+      );
+    };
+  };
+  pool.forEach(watch);
 
   const enqueue = (tensor: Float32Array) =>
     new Promise<Float32Array>((resolve, reject) => {
@@ -286,13 +380,18 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const admit = (): Error | null => {
     if (closed) return new EmbedderClosedError(`model ${key}: the embedder is closed`);
     if (waiting >= maxQueue) {
-      return new BusyError(`model ${key}: ${waiting} requests are waiting (maxQueue ${maxQueue}); retry later`);
+      return new BusyError(
+        `model ${key}: ${waiting} requests are waiting (maxQueue ${maxQueue}); retry later`,
+      );
     }
     waiting++;
     return null;
   };
 
-  const embedAdmitted = async (bytes: Uint8Array, opts: EmbedOptions | undefined): Promise<EmbedResult> => {
+  const embedAdmitted = async (
+    bytes: Uint8Array,
+    opts: EmbedOptions | undefined,
+  ): Promise<EmbedResult> => {
     let pre;
     try {
       pre = await preprocessImage(bytes, manifest.input, opts, limits, `model ${key}`);
@@ -318,7 +417,11 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
 
   const embedTensor = (tensor: Float32Array): Promise<Float32Array> => {
     if (tensor.length !== tensorSize) {
-      return Promise.reject(new RangeError(`model ${key}: a tensor needs ${tensorSize} floats (${channels}x${size}x${size}), got ${tensor.length}`));
+      return Promise.reject(
+        new RangeError(
+          `model ${key}: a tensor needs ${tensorSize} floats (${channels}x${size}x${size}), got ${tensor.length}`,
+        ),
+      );
     }
     const refused = admit();
     return refused ? Promise.reject(refused) : enqueue(tensor);
@@ -335,7 +438,8 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
         const i = next++;
         const item = items[i];
         if (!item) break;
-        const [bytes, opts] = item instanceof Uint8Array ? [item, undefined] : [item.bytes, item.options];
+        const [bytes, opts] =
+          item instanceof Uint8Array ? [item, undefined] : [item.bytes, item.options];
         for (;;) {
           try {
             const r = await embed(bytes, opts);
@@ -346,7 +450,10 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
               await new Promise((r) => setTimeout(r, maxDelayMs + 1));
               continue;
             }
-            results[i] = { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+            results[i] = {
+              ok: false,
+              error: error instanceof Error ? error : new Error(String(error)),
+            };
             break;
           }
         }
@@ -367,7 +474,10 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     if (!drain) {
       const dropped = queue.splice(0);
       waiting -= dropped.length;
-      for (const p of dropped) p.reject(new EmbedderClosedError(`model ${key}: the embedder was closed before this request ran`));
+      for (const p of dropped)
+        p.reject(
+          new EmbedderClosedError(`model ${key}: the embedder was closed before this request ran`),
+        );
     }
     // Requests still being decoded or queued (drain) and batches on the workers finish first.
     if (!settledAll()) {
@@ -377,6 +487,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       });
     }
     if (timer) clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
     await Promise.all(pool.map((w) => w.close()));
   };
 

@@ -38,7 +38,10 @@ export class ImageTooLargeError extends InferenceError {
   readonly actual: number;
   readonly unit: 'bytes' | 'pixels';
 
-  constructor(message: string, details: { limit: number; actual: number; unit: 'bytes' | 'pixels' }) {
+  constructor(
+    message: string,
+    details: { limit: number; actual: number; unit: 'bytes' | 'pixels' },
+  ) {
     super('IMAGE_TOO_LARGE', message);
     this.limit = details.limit;
     this.actual = details.actual;

@@ -15,7 +15,13 @@ describe('loadManifest', () => {
 
   it('reads the ResNet-50 manifest: ImageNet preprocessing, 2048-d, a download with sha256', async () => {
     const m = await loadManifest('resnet50-imagenet');
-    expect(m.input).toMatchObject({ size: 224, channels: 3, colour: 'rgb', fit: 'resize-crop', resizeShorter: 256 });
+    expect(m.input).toMatchObject({
+      size: 224,
+      channels: 3,
+      colour: 'rgb',
+      fit: 'resize-crop',
+      resizeShorter: 256,
+    });
     expect(m.input.mean).toEqual([0.485, 0.456, 0.406]);
     expect(m.output).toMatchObject({ dims: 2048, stripClassifier: true });
     expect(m.download?.url).toMatch(/^https:\/\//);
@@ -25,7 +31,9 @@ describe('loadManifest', () => {
   it('names the file for unreadable or invalid JSON', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'lookalike-manifest-'));
     try {
-      await expect(loadManifest(dir)).rejects.toThrow(/model manifest .*model\.json cannot be read/);
+      await expect(loadManifest(dir)).rejects.toThrow(
+        /model manifest .*model\.json cannot be read/,
+      );
       await writeFile(path.join(dir, 'model.json'), '{ nope');
       await expect(loadManifest(dir)).rejects.toThrow(/not valid JSON/);
     } finally {
@@ -41,9 +49,20 @@ describe('parseManifest', () => {
     file: 'model.onnx',
     sha256: 'a'.repeat(64),
     input: {
-      name: 'x', layout: 'NCHW', size: 28, channels: 1, colour: 'luma-bt601', background: 'white',
-      polarity: 'bright-on-dark', fit: 'trim-fit-pad', trim: true, trimTolerance: 0.1,
-      trimMinLineFraction: 0.01, workingSize: 256, mean: [0.3], std: [0.35],
+      name: 'x',
+      layout: 'NCHW',
+      size: 28,
+      channels: 1,
+      colour: 'luma-bt601',
+      background: 'white',
+      polarity: 'bright-on-dark',
+      fit: 'trim-fit-pad',
+      trim: true,
+      trimTolerance: 0.1,
+      trimMinLineFraction: 0.01,
+      workingSize: 256,
+      mean: [0.3],
+      std: [0.35],
     },
     output: { name: 'y', dims: 128, normalize: true },
   };
@@ -54,8 +73,16 @@ describe('parseManifest', () => {
 
   it.each([
     ['a bad hash', { sha256: 'xyz' }, /model m-v2: "sha256"/],
-    ['mean of the wrong length', { input: { ...valid.input, mean: [0.1, 0.2, 0.3] } }, /model m-v2 input: mean\/std/],
-    ['colour/channel mismatch', { input: { ...valid.input, channels: 3, mean: [0, 0, 0], std: [1, 1, 1] } }, /does not match 3 channel/],
+    [
+      'mean of the wrong length',
+      { input: { ...valid.input, mean: [0.1, 0.2, 0.3] } },
+      /model m-v2 input: mean\/std/,
+    ],
+    [
+      'colour/channel mismatch',
+      { input: { ...valid.input, channels: 3, mean: [0, 0, 0], std: [1, 1, 1] } },
+      /does not match 3 channel/,
+    ],
     ['zero dims', { output: { ...valid.output, dims: 0 } }, /model m-v2 output: "dims"/],
   ])('rejects %s, naming the model', (_name, patch, message) => {
     expect(() => parseManifest({ ...valid, ...patch }, 'test')).toThrow(ModelError);

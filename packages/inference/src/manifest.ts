@@ -86,7 +86,13 @@ export interface LoadedManifest extends ModelManifest {
   modelPath: string;
 }
 
-const MODELS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models');
+const MODELS_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'models',
+);
 
 /** The repository's `models/` directory (bundled manifests and the committed ONNX files). */
 export function modelsDir(): string {
@@ -95,7 +101,8 @@ export function modelsDir(): string {
 
 /** Directory of a bundled model, e.g. `bundledModelPath('fashion-resnet')`. */
 export function bundledModelPath(id: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) throw new ModelError(`model id "${id}" is not a valid name`);
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(id))
+    throw new ModelError(`model id "${id}" is not a valid name`);
   return path.join(MODELS_DIR, id);
 }
 
@@ -105,7 +112,13 @@ function fail(where: string, message: string): never {
   throw new ModelError(`${where}: ${message}`);
 }
 
-function field<T>(obj: Json, key: string, where: string, check: (v: unknown) => v is T, what: string): T {
+function field<T>(
+  obj: Json,
+  key: string,
+  where: string,
+  check: (v: unknown) => v is T,
+  what: string,
+): T {
   const v = obj[key];
   if (!check(v)) fail(where, `"${key}" must be ${what}, got ${JSON.stringify(v)}`);
   return v;
@@ -115,7 +128,8 @@ const isString = (v: unknown): v is string => typeof v === 'string' && v.length 
 const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every(isNumber);
 const oneOf =
   <T extends string>(...values: T[]) =>
@@ -128,23 +142,39 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
   const id = field(json, 'id', where, isString, 'a non-empty string');
   const version = field(json, 'version', where, isPositiveInt, 'a positive integer');
   const w = `model ${id}-v${version}`;
-  const sha256 = field(json, 'sha256', w, (v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v), 'a hex sha256');
+  const sha256 = field(
+    json,
+    'sha256',
+    w,
+    (v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
+    'a hex sha256',
+  );
   const input = field(json, 'input', w, isObject, 'an object');
   const output = field(json, 'output', w, isObject, 'an object');
   const wi = `${w} input`;
   const channels = field(input, 'channels', wi, (v): v is 1 | 3 => v === 1 || v === 3, '1 or 3');
   const colour = field(input, 'colour', wi, oneOf('luma-bt601', 'rgb'), '"luma-bt601" or "rgb"');
-  if ((colour === 'rgb') !== (channels === 3)) fail(wi, `colour "${colour}" does not match ${channels} channel(s)`);
+  if ((colour === 'rgb') !== (channels === 3))
+    fail(wi, `colour "${colour}" does not match ${channels} channel(s)`);
   const mean = field(input, 'mean', wi, isNumbers, 'an array of numbers');
   const std = field(input, 'std', wi, isNumbers, 'an array of numbers');
   if (mean.length !== channels || std.length !== channels || std.some((s) => s <= 0)) {
     fail(wi, `mean/std need ${channels} value(s) each, std > 0`);
   }
-  const fit = field(input, 'fit', wi, oneOf('trim-fit-pad', 'resize-crop'), '"trim-fit-pad" or "resize-crop"');
+  const fit = field(
+    input,
+    'fit',
+    wi,
+    oneOf('trim-fit-pad', 'resize-crop'),
+    '"trim-fit-pad" or "resize-crop"',
+  );
   // The two pipelines preprocess.ts implements: grey trim-fit-pad (Fashion-MNIST style) and
   // RGB resize-crop (ImageNet style).
   if ((fit === 'trim-fit-pad') !== (colour === 'luma-bt601')) {
-    fail(wi, `fit "${fit}" is implemented for ${fit === 'trim-fit-pad' ? 'luma-bt601' : 'rgb'} input only`);
+    fail(
+      wi,
+      `fit "${fit}" is implemented for ${fit === 'trim-fit-pad' ? 'luma-bt601' : 'rgb'} input only`,
+    );
   }
   const size = field(input, 'size', wi, isPositiveInt, 'a positive integer');
   const resizeShorter = input.resizeShorter;
@@ -165,7 +195,13 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
       channels,
       colour,
       background: field(input, 'background', wi, oneOf('white', 'black'), '"white" or "black"'),
-      polarity: field(input, 'polarity', wi, oneOf('bright-on-dark', 'as-is'), '"bright-on-dark" or "as-is"'),
+      polarity: field(
+        input,
+        'polarity',
+        wi,
+        oneOf('bright-on-dark', 'as-is'),
+        '"bright-on-dark" or "as-is"',
+      ),
       fit,
       ...(isPositiveInt(resizeShorter) ? { resizeShorter } : {}),
       trim: field(input, 'trim', wi, isBoolean, 'a boolean'),
@@ -193,7 +229,13 @@ export function parseManifest(json: unknown, where: string): ModelManifest {
     const d = json.download;
     manifest.download = {
       url: field(d, 'url', `${w} download`, isString, 'a URL'),
-      sha256: field(d, 'sha256', `${w} download`, (v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v), 'a hex sha256'),
+      sha256: field(
+        d,
+        'sha256',
+        `${w} download`,
+        (v): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
+        'a hex sha256',
+      ),
       bytes: field(d, 'bytes', `${w} download`, isPositiveInt, 'a positive integer'),
       ...(isString(d.source) ? { source: d.source } : {}),
     };
@@ -246,8 +288,13 @@ export async function readModelFile(manifest: LoadedManifest): Promise<Uint8Arra
     await stat(manifest.modelPath);
     bytes = await readFile(manifest.modelPath);
   } catch (cause) {
-    const hint = manifest.download ? ` (download it with: npm run model:fetch -- ${manifest.id})` : '';
-    throw new ModelError(`model ${manifest.key}: ONNX file ${manifest.modelPath} cannot be read${hint}`, { cause });
+    const hint = manifest.download
+      ? ` (download it with: npm run model:fetch -- ${manifest.id})`
+      : '';
+    throw new ModelError(
+      `model ${manifest.key}: ONNX file ${manifest.modelPath} cannot be read${hint}`,
+      { cause },
+    );
   }
   const actual = sha256Hex(bytes);
   if (actual !== manifest.sha256) {

@@ -107,7 +107,8 @@ function varintField(no: number, n: number): Uint8Array {
 
 const text = new TextDecoder();
 const bytes = (s: string) => new TextEncoder().encode(s);
-const strings = (fields: Field[], no: number) => fields.filter((f) => f.no === no).map((f) => text.decode(f.value));
+const strings = (fields: Field[], no: number) =>
+  fields.filter((f) => f.no === no).map((f) => text.decode(f.value));
 
 interface Node {
   field: Field;
@@ -121,21 +122,32 @@ interface Node {
  * with shape [N, dims]. Throws with `where` in the message when the graph does not end in a
  * recognised classifier.
  */
-export function stripClassifier(model: Uint8Array, outputName: string, dims: number, where: string): Uint8Array {
+export function stripClassifier(
+  model: Uint8Array,
+  outputName: string,
+  dims: number,
+  where: string,
+): Uint8Array {
   const top = parse(model);
   const graphField = top.find((f) => f.no === MODEL_GRAPH);
   if (!graphField) throw new Error(`${where}: the ONNX file has no graph`);
   const graph = parse(graphField.value);
   const outputs = graph.filter((f) => f.no === GRAPH_OUTPUT);
   const [output, ...others] = outputs;
-  if (!output || others.length > 0) throw new Error(`${where}: expected one graph output to replace, found ${outputs.length}`);
+  if (!output || others.length > 0)
+    throw new Error(`${where}: expected one graph output to replace, found ${outputs.length}`);
   const finalName = strings(parse(output.value), VALUE_INFO_NAME)[0];
   const nodeOf = new Map<Field, Node>();
   const nodes: Node[] = graph
     .filter((f) => f.no === GRAPH_NODE)
     .map((field) => {
       const n = parse(field.value);
-      const node = { field, inputs: strings(n, NODE_INPUT), outputs: strings(n, NODE_OUTPUT), opType: strings(n, NODE_OP_TYPE)[0] ?? '' };
+      const node = {
+        field,
+        inputs: strings(n, NODE_INPUT),
+        outputs: strings(n, NODE_OUTPUT),
+        opType: strings(n, NODE_OP_TYPE)[0] ?? '',
+      };
       nodeOf.set(field, node);
       return node;
     });
@@ -148,7 +160,9 @@ export function stripClassifier(model: Uint8Array, outputName: string, dims: num
     last = last.inputs.map(producer).find((n) => n?.opType === 'MatMul');
   }
   if (!last || (last.opType !== 'Gemm' && last.opType !== 'MatMul')) {
-    throw new Error(`${where}: the graph output is not produced by a Gemm/MatMul classifier, cannot strip it`);
+    throw new Error(
+      `${where}: the graph output is not produced by a Gemm/MatMul classifier, cannot strip it`,
+    );
   }
   removed.add(last);
   const feature = last.inputs[0];
@@ -171,14 +185,28 @@ export function stripClassifier(model: Uint8Array, outputName: string, dims: num
     GRAPH_OUTPUT,
     concat([
       lenField(VALUE_INFO_NAME, bytes(outputName)),
-      lenField(VALUE_INFO_TYPE, lenField(TYPE_TENSOR, concat([varintField(TENSOR_TYPE_ELEM, FLOAT), lenField(TENSOR_TYPE_SHAPE, shape)]))),
+      lenField(
+        VALUE_INFO_TYPE,
+        lenField(
+          TYPE_TENSOR,
+          concat([varintField(TENSOR_TYPE_ELEM, FLOAT), lenField(TENSOR_TYPE_SHAPE, shape)]),
+        ),
+      ),
     ]),
   );
   const kept = nodes.filter((n) => !removed.has(n));
   const used = new Set<string>([feature, ...kept.flatMap((n) => n.inputs)]);
-  const graphInputs = new Set(graph.filter((f) => f.no === GRAPH_INPUT).flatMap((f) => strings(parse(f.value), VALUE_INFO_NAME)));
+  const graphInputs = new Set(
+    graph
+      .filter((f) => f.no === GRAPH_INPUT)
+      .flatMap((f) => strings(parse(f.value), VALUE_INFO_NAME)),
+  );
   // Only the removed nodes' own weights go; anything else (even if it looks unused) stays.
-  const droppable = new Set([...removed].flatMap((n) => n.inputs).filter((name) => !used.has(name) && !graphInputs.has(name)));
+  const droppable = new Set(
+    [...removed]
+      .flatMap((n) => n.inputs)
+      .filter((name) => !used.has(name) && !graphInputs.has(name)),
+  );
   const parts: Uint8Array[] = [];
   let nodeInserted = false;
   for (const f of graph) {

@@ -22,7 +22,9 @@ describe('parity with the PyTorch reference embeddings', () => {
   it('covers grey, colour-on-white and transparent images', () => {
     expect(reference.images.length).toBeGreaterThanOrEqual(24);
     for (const kind of ['-grey-', '-catalog-', '-alpha-']) {
-      expect(reference.images.filter((i) => i.file.includes(kind)).length).toBeGreaterThanOrEqual(8);
+      expect(reference.images.filter((i) => i.file.includes(kind)).length).toBeGreaterThanOrEqual(
+        8,
+      );
     }
   });
 

@@ -36,6 +36,9 @@ export class SessionWorker {
   private exited = false;
   /** Called whenever the worker becomes free (after a batch, or when it dies). */
   onIdle: () => void = () => undefined;
+  /** Called once if the thread ends without close() (a crash). */
+  onExit: () => void = () => undefined;
+  private closing = false;
 
   private constructor(worker: Worker) {
     this.worker = worker;
@@ -58,12 +61,24 @@ export class SessionWorker {
       });
       w.on('error', (err) => {
         if (!ready) reject(err);
-        self.fail(new InferenceError('WORKER_FAILED', `model ${config.key}: inference worker crashed: ${err.message}`));
+        self.fail(
+          new InferenceError(
+            'WORKER_FAILED',
+            `model ${config.key}: inference worker crashed: ${err.message}`,
+          ),
+        );
       });
       w.on('exit', (code) => {
         self.exited = true;
-        if (!ready) reject(new Error(`worker exited with code ${code} before its session was ready`));
-        self.fail(new InferenceError('WORKER_FAILED', `model ${config.key}: inference worker exited (code ${code})`));
+        if (!ready)
+          reject(new Error(`worker exited with code ${code} before its session was ready`));
+        self.fail(
+          new InferenceError(
+            'WORKER_FAILED',
+            `model ${config.key}: inference worker exited (code ${code})`,
+          ),
+        );
+        if (ready && !self.closing) self.onExit();
       });
     });
   }
@@ -79,7 +94,8 @@ export class SessionWorker {
   /** Run one batch ([n, ...shape] floats); resolves with [n, dims] floats. */
   run(data: Float32Array, n: number): Promise<Float32Array> {
     if (this.job) throw new Error('SessionWorker.run while busy');
-    if (this.exited) return Promise.reject(new InferenceError('WORKER_FAILED', 'inference worker is not running'));
+    if (this.exited)
+      return Promise.reject(new InferenceError('WORKER_FAILED', 'inference worker is not running'));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.job = { id, resolve, reject };
@@ -105,6 +121,7 @@ export class SessionWorker {
 
   /** Release the session and end the thread. */
   async close(): Promise<void> {
+    this.closing = true;
     if (this.exited) return;
     await this.worker.terminate();
   }

@@ -30,7 +30,8 @@ async function tensor(bytes: Uint8Array, opts = {}) {
 describe('preprocessImage: formats and colour handling', () => {
   let reference: Float32Array;
   let raw: { data: Buffer; width: number; height: number };
-  const fromRaw = () => sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } });
+  const fromRaw = () =>
+    sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } });
 
   beforeAll(async () => {
     raw = await catalogRaw(3);
@@ -94,7 +95,9 @@ describe('preprocessImage: formats and colour handling', () => {
       // Transparent pixels get a colour that would show (black) if alpha were ignored.
       rgba.set(white ? [0, 0, 0, 0] : [r, g, b, 255], 4 * i);
     }
-    const png = await sharp(rgba, { raw: { width: raw.width, height: raw.height, channels: 4 } }).png().toBuffer();
+    const png = await sharp(rgba, { raw: { width: raw.width, height: raw.height, channels: 4 } })
+      .png()
+      .toBuffer();
     const out = await preprocessImage(png, spec);
     expect(out.image.hasAlpha).toBe(true);
     expect(pixelDiff(out.tensor, reference)).toBeLessThan(0.002);
@@ -119,8 +122,13 @@ describe('preprocessImage: region and trim', () => {
   it('embeds only the region, in displayed coordinates', async () => {
     const a = await catalogRaw(0, { size: 200 });
     const b = await catalogRaw(7, { size: 200 });
-    const side = (r: typeof a) => sharp(r.data, { raw: { width: 200, height: 200, channels: 3 } }).png().toBuffer();
-    const pair = await sharp({ create: { width: 400, height: 200, channels: 3, background: '#ffffff' } })
+    const side = (r: typeof a) =>
+      sharp(r.data, { raw: { width: 200, height: 200, channels: 3 } })
+        .png()
+        .toBuffer();
+    const pair = await sharp({
+      create: { width: 400, height: 200, channels: 3, background: '#ffffff' },
+    })
       .composite([
         { input: await side(a), left: 0, top: 0 },
         { input: await side(b), left: 200, top: 0 },
@@ -138,8 +146,12 @@ describe('preprocessImage: region and trim', () => {
     const png = await catalogPng(1, { size: 100 });
     const clamped = await tensor(png, { region: { x: -20, y: -20, width: 500, height: 500 } });
     expect(pixelDiff(clamped, await tensor(png))).toBeLessThan(1e-6);
-    await expect(preprocessImage(png, spec, { region: { x: 150, y: 0, width: 10, height: 10 } })).rejects.toBeInstanceOf(InvalidRegionError);
-    await expect(preprocessImage(png, spec, { region: { x: 0, y: 0, width: 0, height: 10 } })).rejects.toBeInstanceOf(InvalidRegionError);
+    await expect(
+      preprocessImage(png, spec, { region: { x: 150, y: 0, width: 10, height: 10 } }),
+    ).rejects.toBeInstanceOf(InvalidRegionError);
+    await expect(
+      preprocessImage(png, spec, { region: { x: 0, y: 0, width: 0, height: 10 } }),
+    ).rejects.toBeInstanceOf(InvalidRegionError);
   });
 
   it('trims a uniform border so a small product on a big canvas fills the input', async () => {
@@ -159,21 +171,39 @@ describe('inspectImage: limits and typed errors', () => {
 
   it('rejects bytes that are not an image, and SVG, and HEIC, as unsupported', async () => {
     const text = new TextEncoder().encode('hello, this is not an image');
-    await expect(inspectImage(text)).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', mime: null });
-    const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
+    await expect(inspectImage(text)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_IMAGE',
+      mime: null,
+    });
+    const svg = new TextEncoder().encode(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+    );
     await expect(inspectImage(svg)).rejects.toBeInstanceOf(UnsupportedImageError);
-    const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1')]);
-    await expect(inspectImage(heic)).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', mime: 'image/heic' });
+    const heic = Buffer.concat([
+      Buffer.from([0, 0, 0, 24]),
+      Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1'),
+    ]);
+    await expect(inspectImage(heic)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_IMAGE',
+      mime: 'image/heic',
+    });
   });
 
   it('rejects truncated JPEG and PNG files as corrupt', async () => {
-    const jpeg = await sharp(await catalogPng(4)).jpeg().toBuffer();
+    const jpeg = await sharp(await catalogPng(4))
+      .jpeg()
+      .toBuffer();
     const png = await catalogPng(4);
-    for (const bytes of [jpeg.subarray(0, Math.floor(jpeg.length / 2)), png.subarray(0, Math.floor(png.length / 2))]) {
+    for (const bytes of [
+      jpeg.subarray(0, Math.floor(jpeg.length / 2)),
+      png.subarray(0, Math.floor(png.length / 2)),
+    ]) {
       await expect(preprocessImage(bytes, spec)).rejects.toBeInstanceOf(CorruptImageError);
     }
     // Only the header survives: the type is sniffed, the dimensions cannot be read.
-    await expect(preprocessImage(jpeg.subarray(0, 20), spec)).rejects.toBeInstanceOf(CorruptImageError);
+    await expect(preprocessImage(jpeg.subarray(0, 20), spec)).rejects.toBeInstanceOf(
+      CorruptImageError,
+    );
   });
 
   it('refuses a pixel bomb from its header, before decoding', async () => {
@@ -181,12 +211,18 @@ describe('inspectImage: limits and typed errors', () => {
     expect(bomb.length).toBeLessThan(100);
     const err = await inspectImage(bomb).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageTooLargeError);
-    expect(err).toMatchObject({ unit: 'pixels', actual: 3_600_000_000, limit: DEFAULT_LIMITS.maxPixels });
+    expect(err).toMatchObject({
+      unit: 'pixels',
+      actual: 3_600_000_000,
+      limit: DEFAULT_LIMITS.maxPixels,
+    });
   });
 
   it('refuses more bytes than the limit', async () => {
     const png = await catalogPng(5, { size: 400 });
-    const err = await inspectImage(png, { ...DEFAULT_LIMITS, maxBytes: png.length - 1 }).catch((e: unknown) => e);
+    const err = await inspectImage(png, { ...DEFAULT_LIMITS, maxBytes: png.length - 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ImageTooLargeError);
     expect(err).toMatchObject({ unit: 'bytes', actual: png.length });
   });

@@ -71,7 +71,12 @@ export interface Preprocessed {
 
 const PIXEL_LIMIT_MESSAGE = /pixel limit/i;
 
-function checkHeaderPixels(width: number, height: number, limits: ImageLimits, where: string): void {
+function checkHeaderPixels(
+  width: number,
+  height: number,
+  limits: ImageLimits,
+  where: string,
+): void {
   const pixels = width * height;
   if (pixels > limits.maxPixels) {
     throw new ImageTooLargeError(
@@ -86,7 +91,9 @@ function decodeError(cause: unknown, where: string): Error {
   if (PIXEL_LIMIT_MESSAGE.test(message)) {
     return new ImageTooLargeError(`${where}: ${message}`, { limit: 0, actual: 0, unit: 'pixels' });
   }
-  return new CorruptImageError(`${where}: the image cannot be decoded (${message.trim()})`, { cause });
+  return new CorruptImageError(`${where}: the image cannot be decoded (${message.trim()})`, {
+    cause,
+  });
 }
 
 /**
@@ -100,11 +107,14 @@ export async function inspectImage(
 ): Promise<ImageInfo> {
   if (bytes.length === 0) throw new CorruptImageError(`${where}: the upload is empty (0 bytes)`);
   if (bytes.length > limits.maxBytes) {
-    throw new ImageTooLargeError(`${where}: ${bytes.length} bytes, the limit is ${limits.maxBytes}`, {
-      limit: limits.maxBytes,
-      actual: bytes.length,
-      unit: 'bytes',
-    });
+    throw new ImageTooLargeError(
+      `${where}: ${bytes.length} bytes, the limit is ${limits.maxBytes}`,
+      {
+        limit: limits.maxBytes,
+        actual: bytes.length,
+        unit: 'bytes',
+      },
+    );
   }
   const mime = sniffImageType(bytes);
   if (mime === null) {
@@ -125,7 +135,8 @@ export async function inspectImage(
   } catch (cause) {
     throw decodeError(cause, where);
   }
-  if (!meta.width || !meta.height) throw new CorruptImageError(`${where}: the header has no dimensions`);
+  if (!meta.width || !meta.height)
+    throw new CorruptImageError(`${where}: the header has no dimensions`);
   checkHeaderPixels(meta.width, meta.height, limits, where);
   // Orientations 5-8 swap width and height.
   const swap = meta.orientation !== undefined && meta.orientation >= 5;
@@ -144,7 +155,8 @@ export async function inspectImage(
 
 function clampRegion(region: Region, width: number, height: number, where: string) {
   const { x, y, width: w, height: h } = region;
-  if (![x, y, w, h].every(Number.isFinite)) throw new InvalidRegionError(`${where}: region must be finite numbers`);
+  if (![x, y, w, h].every(Number.isFinite))
+    throw new InvalidRegionError(`${where}: region must be finite numbers`);
   const left = Math.max(0, Math.floor(x));
   const top = Math.max(0, Math.floor(y));
   const right = Math.min(width, Math.ceil(x + w));
@@ -176,7 +188,11 @@ async function decodeRgb(
   try {
     // autoOrient as a constructor option applies the EXIF rotation at load, so `extract`
     // below works in the coordinates the user sees.
-    let img = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', autoOrient: true });
+    let img = sharp(bytes, {
+      limitInputPixels: limits.maxPixels,
+      failOn: 'error',
+      autoOrient: true,
+    });
     if (region) img = img.extract(clampRegion(region, info.width, info.height, where));
     const inside = spec.fit === 'trim-fit-pad';
     const { data, info: out } = await img
@@ -189,7 +205,8 @@ async function decodeRgb(
       .removeAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    if (out.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${out.channels}`);
+    if (out.channels !== 3)
+      throw new Error(`expected 3 channels after conversion, got ${out.channels}`);
     return { data, width: out.width, height: out.height };
   } catch (cause) {
     if (cause instanceof InvalidRegionError) throw cause;
@@ -201,7 +218,8 @@ function luma(rgb: Rgb): Float64Array {
   const n = rgb.width * rgb.height;
   const g = new Float64Array(n);
   const d = rgb.data;
-  for (let i = 0; i < n; i++) g[i] = 0.299 * d[3 * i]! + 0.587 * d[3 * i + 1]! + 0.114 * d[3 * i + 2]!;
+  for (let i = 0; i < n; i++)
+    g[i] = 0.299 * d[3 * i]! + 0.587 * d[3 * i + 1]! + 0.114 * d[3 * i + 2]!;
   return g;
 }
 
@@ -252,7 +270,12 @@ function analyse(g: Float64Array, w: number, h: number, spec: InputSpec) {
     for (let y = 0; y < h; y++) if (rowCount[y]! > spec.trimMinLineFraction * w) rows.push(y);
     for (let x = 0; x < w; x++) if (colCount[x]! > spec.trimMinLineFraction * h) cols.push(x);
     if (rows.length > 0 && cols.length > 0) {
-      box = { top: rows[0]!, bottom: rows[rows.length - 1]! + 1, left: cols[0]!, right: cols[cols.length - 1]! + 1 };
+      box = {
+        top: rows[0]!,
+        bottom: rows[rows.length - 1]! + 1,
+        left: cols[0]!,
+        right: cols[cols.length - 1]! + 1,
+      };
     }
   }
   return { bg, contentDarker: count > 0 && sum / count < bg, box };
@@ -305,7 +328,13 @@ async function resizeCrop(rgb: Rgb, spec: InputSpec, trim: boolean): Promise<Flo
   let img = sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } });
   if (trim) {
     const { box } = analyse(luma(rgb), rgb.width, rgb.height, spec);
-    if (box) img = img.extract({ left: box.left, top: box.top, width: box.right - box.left, height: box.bottom - box.top });
+    if (box)
+      img = img.extract({
+        left: box.left,
+        top: box.top,
+        width: box.right - box.left,
+        height: box.bottom - box.top,
+      });
   }
   const shorter = spec.resizeShorter ?? spec.size;
   const { data, info } = await img
@@ -322,7 +351,8 @@ async function resizeCrop(rgb: Rgb, spec: InputSpec, trim: boolean): Promise<Flo
     const plane = c * size * size;
     for (let y = 0; y < size; y++) {
       const row = ((top + y) * info.width + left) * 3 + c;
-      for (let x = 0; x < size; x++) out[plane + y * size + x] = (data[row + 3 * x]! / 255 - mean) / std;
+      for (let x = 0; x < size; x++)
+        out[plane + y * size + x] = (data[row + 3 * x]! / 255 - mean) / std;
     }
   }
   return out;

@@ -3,7 +3,14 @@ import { resizePlane, resizeWeights } from './resize.js';
 
 describe('resizeWeights', () => {
   it('rows sum to one when shrinking and enlarging', () => {
-    for (const [nIn, nOut] of [[256, 28], [100, 28], [29, 28], [28, 28], [10, 28], [1, 5]] as const) {
+    for (const [nIn, nOut] of [
+      [256, 28],
+      [100, 28],
+      [29, 28],
+      [28, 28],
+      [10, 28],
+      [1, 5],
+    ] as const) {
       const w = resizeWeights(nIn, nOut);
       for (const row of w.weight) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     }

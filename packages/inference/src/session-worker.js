@@ -61,7 +61,9 @@ async function run(session, data, n) {
   if (!output) throw new Error(`output "${config.outputName}" missing`);
   const dims = output.dims[1] ?? 0;
   if (output.dims.length !== 2 || output.dims[0] !== n) {
-    throw new Error(`output "${config.outputName}" has shape [${output.dims.join(', ')}], expected [${n}, dims]`);
+    throw new Error(
+      `output "${config.outputName}" has shape [${output.dims.join(', ')}], expected [${n}, dims]`,
+    );
   }
   const out = Float32Array.from(/** @type {Float32Array} */ (output.data));
   if (config.normalize) {
@@ -86,34 +88,48 @@ async function main() {
   try {
     session = await createSession();
     if (!session.inputNames.includes(config.inputName)) {
-      throw new Error(`the ONNX graph has no input "${config.inputName}" (it has: ${session.inputNames.join(', ')})`);
+      throw new Error(
+        `the ONNX graph has no input "${config.inputName}" (it has: ${session.inputNames.join(', ')})`,
+      );
     }
     if (!session.outputNames.includes(config.outputName)) {
-      throw new Error(`the ONNX graph has no output "${config.outputName}" (it has: ${session.outputNames.join(', ')})`);
+      throw new Error(
+        `the ONNX graph has no output "${config.outputName}" (it has: ${session.outputNames.join(', ')})`,
+      );
     }
     // A warm-up batch: proves the graph accepts the manifest's input shape and tells the main
     // thread how many dims come out (checked against the manifest there).
     const size = config.shape.reduce((a, b) => a * b, 1);
     dims = (await run(session, new Float32Array(size), 1)).dims;
   } catch (error) {
-    port.postMessage({ type: 'init-error', message: error instanceof Error ? error.message : String(error) });
+    port.postMessage({
+      type: 'init-error',
+      message: error instanceof Error ? error.message : String(error),
+    });
     return;
   }
   port.postMessage({ type: 'ready', provider: config.device, dims });
-  port.on('message', async (/** @type {{ type: string, id: number, n: number, data: Float32Array }} */ msg) => {
-    if (msg.type === 'close') {
-      await session.release();
-      port.close();
-      return;
-    }
-    if (msg.type !== 'run') return;
-    try {
-      const { out } = await run(session, msg.data, msg.n);
-      port.postMessage({ type: 'result', id: msg.id, data: out }, [out.buffer]);
-    } catch (error) {
-      port.postMessage({ type: 'error', id: msg.id, message: error instanceof Error ? error.message : String(error) });
-    }
-  });
+  port.on(
+    'message',
+    async (/** @type {{ type: string, id: number, n: number, data: Float32Array }} */ msg) => {
+      if (msg.type === 'close') {
+        await session.release();
+        port.close();
+        return;
+      }
+      if (msg.type !== 'run') return;
+      try {
+        const { out } = await run(session, msg.data, msg.n);
+        port.postMessage({ type: 'result', id: msg.id, data: out }, [out.buffer]);
+      } catch (error) {
+        port.postMessage({
+          type: 'error',
+          id: msg.id,
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    },
+  );
 }
 
 void main();

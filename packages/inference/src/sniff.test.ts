@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { sniffImageType } from './sniff.js';
 
 const bytes = (...parts: (string | number[])[]) =>
-  Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
+  Uint8Array.from(
+    parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)),
+  );
 
 describe('sniffImageType', () => {
   it.each([

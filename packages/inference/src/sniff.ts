@@ -45,7 +45,11 @@ export function sniffImageType(bytes: Uint8Array): ImageMime | null {
     const brands = [ascii(bytes, 8, 4)];
     for (let i = 16; i + 4 <= end; i += 4) brands.push(ascii(bytes, i, 4));
     if (brands.includes('avif') || brands.includes('avis')) return 'image/avif';
-    if (brands.some((b) => ['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1'].includes(b))) {
+    if (
+      brands.some((b) =>
+        ['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1'].includes(b),
+      )
+    ) {
       return 'image/heic';
     }
   }

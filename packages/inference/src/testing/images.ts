@@ -13,7 +13,9 @@ export interface ParityReference {
 }
 
 export function parityReference(): ParityReference {
-  return JSON.parse(readFileSync(path.join(PARITY_DIR, 'reference.json'), 'utf8')) as ParityReference;
+  return JSON.parse(
+    readFileSync(path.join(PARITY_DIR, 'reference.json'), 'utf8'),
+  ) as ParityReference;
 }
 
 /** The 28x28 grey Fashion-MNIST item (bright product on black) of a parity fixture. */
@@ -31,7 +33,10 @@ export async function catalogRaw(
   index: number,
   { size = 300, margin = 0.15, colour = [40, 60, 150] as [number, number, number] } = {},
 ): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data: g } = await sharp(greyItem(index)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  const { data: g } = await sharp(greyItem(index))
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const rgb = Buffer.alloc(28 * 28 * 3);
   for (let i = 0; i < 28 * 28; i++) {
     const v = g[i]! / 255;
@@ -41,15 +46,26 @@ export async function catalogRaw(
   const pad = Math.floor((size - inner) / 2);
   const { data, info } = await sharp(rgb, { raw: { width: 28, height: 28, channels: 3 } })
     .resize(inner, inner, { kernel: 'cubic' })
-    .extend({ top: pad, bottom: size - inner - pad, left: pad, right: size - inner - pad, background: '#ffffff' })
+    .extend({
+      top: pad,
+      bottom: size - inner - pad,
+      left: pad,
+      right: size - inner - pad,
+      background: '#ffffff',
+    })
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
-export async function catalogPng(index: number, opts?: Parameters<typeof catalogRaw>[1]): Promise<Buffer> {
+export async function catalogPng(
+  index: number,
+  opts?: Parameters<typeof catalogRaw>[1],
+): Promise<Buffer> {
   const raw = await catalogRaw(index, opts);
-  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } }).png().toBuffer();
+  return sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
