@@ -1,6 +1,6 @@
 // `npm start`: the product on the embedded default — the GraphQL API (apps/api) with the demo
-// catalog on first start. Runs each app as a child process, prefixes its output, and stops
-// them all on Ctrl-C.
+// catalog on first start, and the admin dashboard (apps/admin). Runs each app as a child
+// process, prefixes its output, and stops them all on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
@@ -11,7 +11,11 @@ const apps: { name: string; cwd: string; args: string[] }[] = [
     cwd: path.join(root, 'apps/api'),
     args: ['--conditions=@lookalike/source', '--import', 'tsx', 'src/main.ts'],
   },
+  // The dashboard: built when changed, then `next start` on ADMIN_PORT (default 3000).
+  { name: 'admin', cwd: path.join(root, 'apps/admin'), args: ['scripts/start.mjs'] },
 ];
+// The dashboard talks to the API started above.
+process.env.API_URL ??= `http://127.0.0.1:${process.env.PORT ?? '4000'}`;
 
 // Relative DATA_DIR means the repository root, wherever each app runs.
 process.env.DATA_DIR = path.resolve(root, process.env.DATA_DIR ?? '.data');

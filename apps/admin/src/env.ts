@@ -25,14 +25,20 @@ export type AdminEnv = Omit<z.infer<typeof schema>, 'DATA_DIR' | 'API_URL'> & {
 export function repoRoot(from: string): string {
   for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && 'workspaces' in (JSON.parse(readFileSync(manifest, 'utf8')) as object)) return dir;
+    if (
+      existsSync(manifest) &&
+      'workspaces' in (JSON.parse(readFileSync(manifest, 'utf8')) as object)
+    )
+      return dir;
     if (path.dirname(dir) === dir) return path.resolve(from);
   }
 }
 
 /** Parse an environment; a bad value throws with the variable's name. */
 export function parseEnv(env: Record<string, string | undefined>, cwd = process.cwd()): AdminEnv {
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

@@ -1,6 +1,7 @@
 'use client';
 
 import { useId, useRef, useState, type ReactNode } from 'react';
+import { useHydrated } from './use-hydrated';
 
 /**
  * A button that asks first, in a modal <dialog> (focus moves into it, Escape cancels). The
@@ -28,12 +29,14 @@ export function ConfirmButton({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const titleId = useId();
+  const ready = useHydrated();
   return (
     <>
       <button
         type="button"
         className={buttonClass}
         aria-label={buttonLabel}
+        data-ready={ready || undefined}
         onClick={() => {
           setError(null);
           dialog.current?.showModal();

@@ -2,6 +2,7 @@
 
 import { useId, useRef, useState, type ReactNode } from 'react';
 import { filesFromDrop, isJunkFile } from '@/lib/upload-client';
+import { useHydrated } from './use-hydrated';
 
 /**
  * Drop files (or folders) here, or pick them with the buttons: both paths end in `onFiles`.
@@ -25,6 +26,7 @@ export function Dropzone({
   const [active, setActive] = useState(false);
   const depth = useRef(0);
   const id = useId();
+  const ready = useHydrated();
   const hand = (files: File[]) => {
     const kept = files.filter((f) => !isJunkFile(f));
     if (kept.length) onFiles(multiple ? kept : kept.slice(0, 1));
@@ -33,6 +35,7 @@ export function Dropzone({
     <div
       className="dropzone"
       data-active={active}
+      data-ready={ready || undefined}
       onDragEnter={(e) => {
         e.preventDefault();
         depth.current++;

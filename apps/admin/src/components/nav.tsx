@@ -16,7 +16,11 @@ export function Nav() {
   return (
     <nav className="nav" aria-label="Dashboard">
       {LINKS.map((l) => (
-        <Link key={l.href} href={l.href} aria-current={path === l.href || path.startsWith(`${l.href}/`) ? 'page' : undefined}>
+        <Link
+          key={l.href}
+          href={l.href}
+          aria-current={path === l.href || path.startsWith(`${l.href}/`) ? 'page' : undefined}
+        >
           {l.label}
         </Link>
       ))}

@@ -33,13 +33,15 @@ export function ThresholdSlider({
           step={range.step}
           value={Math.min(range.max, Math.max(range.min, value))}
           aria-valuetext={`${value.toFixed(3)} ${unit}`}
-          onChange={(e) => onChange(Number(e.target.value))}
+          onChange={(e) => {
+            onChange(Number(e.target.value));
+          }}
         />
         <input
           type="number"
           aria-label={`${label} value`}
           className="num"
-          style={{ width: 96 }}
+          style={{ width: 110 }}
           step={range.step}
           min={metric === 'COSINE' ? -1 : 0}
           max={metric === 'COSINE' ? 1 : undefined}

@@ -27,6 +27,9 @@ export function externalIdFromFileName(fileName: string, rule: ExternalIdRule): 
 
 /** A title for a product created from a file: "blue-denim_jacket" -> "Blue denim jacket". */
 export function titleFromFileName(fileName: string): string {
-  const words = baseName(fileName).replace(/[_\-.]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const words = baseName(fileName)
+    .replace(/[_\-.]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return words ? `${words[0]?.toUpperCase() ?? ''}${words.slice(1)}` : 'Untitled product';
 }

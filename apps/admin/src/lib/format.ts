@@ -1,7 +1,9 @@
 export function formatPrice(price: number | null, currency: string | null): string {
   if (price == null) return '—';
   try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency: currency ?? 'EUR' }).format(price);
+    return new Intl.NumberFormat('en', { style: 'currency', currency: currency ?? 'EUR' }).format(
+      price,
+    );
   } catch {
     return `${price.toFixed(2)} ${currency ?? ''}`.trim();
   }
@@ -9,7 +11,13 @@ export function formatPrice(price: number | null, currency: string | null): stri
 
 export function formatDate(iso: string | null): string {
   if (!iso) return 'never';
-  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+  return (
+    new Date(iso).toLocaleString('en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone: 'UTC',
+    }) + ' UTC'
+  );
 }
 
 export function formatNumber(value: number | null | undefined, digits = 3): string {
@@ -36,7 +44,10 @@ export function labelsToText(labels: Record<string, unknown>): string {
 /** "color=red, size=M" -> {color: "red", size: "M"}; null when a part is not key=value. */
 export function parseLabelFilter(text: string): Record<string, string> | null {
   const out: Record<string, string> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0 || eq === part.length - 1) return null;
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();

@@ -1,8 +1,22 @@
 // The dashboard's threshold arithmetic, on hits the API already returned: cutting a result list
 // at a slider's value, verdicts under other thresholds, and what new settings would change.
 // Every comparison goes through @lookalike/search, the one convention the API uses too.
-import { isLooserThreshold, passesThreshold, validateThresholds, verdict, type Metric } from '@lookalike/search';
-import type { Hit, MatchVerdict, ModelDefault, PrPoint, SearchSettings, SimilarityMetric } from './types';
+import {
+  isLooserThreshold,
+  passesThreshold,
+  validateThreshold,
+  validateThresholds,
+  verdict,
+  type Metric,
+} from '@lookalike/search';
+import type {
+  Hit,
+  MatchVerdict,
+  ModelDefault,
+  PrPoint,
+  SearchSettings,
+  SimilarityMetric,
+} from './types';
 
 export function metricOf(metric: SimilarityMetric): Metric {
   return metric === 'COSINE' ? 'cosine' : 'euclidean';
@@ -41,9 +55,26 @@ export function cutHits(hits: readonly Hit[], t: Thresholds): CutHit[] {
     const kept = passesThreshold(metric, hit, t.searchThreshold);
     if (!kept) return { ...hit, kept, judged: null };
     if (hit.verdict === 'EXACT') return { ...hit, kept, judged: 'EXACT' };
-    const judged = verdict({ metric, score: hit.score, distance: hit.distance, searchThreshold: t.searchThreshold, matchThreshold: t.matchThreshold });
+    const judged = verdict({
+      metric,
+      score: hit.score,
+      distance: hit.distance,
+      searchThreshold: t.searchThreshold,
+      matchThreshold: t.matchThreshold,
+    });
     return { ...hit, kept, judged };
   });
+}
+
+/** A threshold off its metric's scale (then nothing can be cut); null when both are on it. */
+export function thresholdValueProblem(t: Thresholds): string | null {
+  const metric = metricOf(t.metric);
+  return (
+    (
+      validateThreshold(metric, t.searchThreshold, 'searchThreshold') ??
+      validateThreshold(metric, t.matchThreshold, 'matchThreshold')
+    )?.message ?? null
+  );
 }
 
 /** A problem with a pair of thresholds, in words for a form; null when they are valid. */
@@ -59,20 +90,42 @@ export function isLooser(metric: SimilarityMetric, a: number, b: number): boolea
  * The thresholds in force for a metric: the saved ones for the saved metric, the model's
  * defaults for the other (what the API applies when a search names another metric).
  */
-export function thresholdsFor(metric: SimilarityMetric, settings: SearchSettings, defaults: readonly ModelDefault[]): Thresholds {
-  if (metric === settings.metric) return { metric, searchThreshold: settings.searchThreshold, matchThreshold: settings.matchThreshold };
+export function thresholdsFor(
+  metric: SimilarityMetric,
+  settings: SearchSettings,
+  defaults: readonly ModelDefault[],
+): Thresholds {
+  if (metric === settings.metric)
+    return {
+      metric,
+      searchThreshold: settings.searchThreshold,
+      matchThreshold: settings.matchThreshold,
+    };
   const d = defaults.find((x) => x.metric === metric);
-  return d ? { metric, searchThreshold: d.searchThreshold, matchThreshold: d.matchThreshold } : { metric, searchThreshold: LOOSEST[metric], matchThreshold: metric === 'COSINE' ? 0.99 : 0.1 };
+  return d
+    ? { metric, searchThreshold: d.searchThreshold, matchThreshold: d.matchThreshold }
+    : {
+        metric,
+        searchThreshold: LOOSEST[metric],
+        matchThreshold: metric === 'COSINE' ? 0.99 : 0.1,
+      };
 }
 
 /** A slider's range for hits of one metric: covers every hit and the thresholds given. */
-export function sliderRange(metric: SimilarityMetric, hits: readonly Hit[], ...thresholds: number[]): { min: number; max: number; step: number } {
+export function sliderRange(
+  metric: SimilarityMetric,
+  hits: readonly Hit[],
+  ...thresholds: number[]
+): { min: number; max: number; step: number } {
   if (metric === 'COSINE') {
     const lows = [...hits.map((h) => h.score), ...thresholds];
     const min = Math.max(-1, Math.floor(Math.min(1, ...lows) * 100) / 100);
     return { min, max: 1, step: 0.001 };
   }
-  const highs = [...hits.map((h) => h.distance), ...thresholds.filter((t) => t < LOOSEST.EUCLIDEAN)];
+  const highs = [
+    ...hits.map((h) => h.distance),
+    ...thresholds.filter((t) => t < LOOSEST.EUCLIDEAN),
+  ];
   const max = Math.max(0.01, Math.ceil(Math.max(0, ...highs) * 100) / 100);
   return { min: 0, max, step: max > 10 ? 0.01 : 0.001 };
 }
@@ -110,13 +163,18 @@ export interface DryRun {
   capped: boolean;
 }
 
-function passing(query: SampleQuery, t: Thresholds): { results: Set<string>; matches: Set<string>; capped: boolean } {
+function passing(
+  query: SampleQuery,
+  t: Thresholds,
+): { results: Set<string>; matches: Set<string>; capped: boolean } {
   const hits = query.hits[t.metric];
   const cut = cutHits(hits, t);
   const kept = cut.filter((h) => h.kept);
   return {
     results: new Set(kept.map((h) => h.productId)),
-    matches: new Set(kept.filter((h) => h.judged === 'EXACT' || h.judged === 'MATCH').map((h) => h.productId)),
+    matches: new Set(
+      kept.filter((h) => h.judged === 'EXACT' || h.judged === 'MATCH').map((h) => h.productId),
+    ),
     // All the fetched hits pass, and there were as many as the API gives: more may lie beyond.
     capped: hits.length >= MAX_HITS && kept.length === hits.length,
   };
@@ -125,7 +183,11 @@ function passing(query: SampleQuery, t: Thresholds): { results: Set<string>; mat
 const minus = (a: Set<string>, b: Set<string>) => [...a].filter((x) => !b.has(x)).length;
 
 /** What changing `before` into `after` does to each sample query's results and matches. */
-export function dryRun(queries: readonly SampleQuery[], before: Thresholds, after: Thresholds): DryRun {
+export function dryRun(
+  queries: readonly SampleQuery[],
+  before: Thresholds,
+  after: Thresholds,
+): DryRun {
   const rows = queries.map((q) => {
     const a = passing(q, before);
     const b = passing(q, after);

@@ -4,7 +4,12 @@
 export type SimilarityMetric = 'COSINE' | 'EUCLIDEAN';
 export type MatchVerdict = 'EXACT' | 'MATCH' | 'SIMILAR';
 export type ApiScope = 'SEARCH' | 'CATALOG_WRITE' | 'SETTINGS_WRITE' | 'KEYS_ADMIN';
-export const ALL_SCOPES: readonly ApiScope[] = ['SEARCH', 'CATALOG_WRITE', 'SETTINGS_WRITE', 'KEYS_ADMIN'];
+export const ALL_SCOPES: readonly ApiScope[] = [
+  'SEARCH',
+  'CATALOG_WRITE',
+  'SETTINGS_WRITE',
+  'KEYS_ADMIN',
+];
 export const METRICS: readonly SimilarityMetric[] = ['COSINE', 'EUCLIDEAN'];
 
 export interface ModelDefault {
@@ -94,8 +99,18 @@ export interface CatalogEvaluation {
   recallAtK: { k: number; value: number | null }[];
   prCurve: PrPoint[];
   histogram: { edges: number[]; relevant: number[]; irrelevant: number[] };
-  recommended: { targetPrecision: number; bestF1: PrPoint | null; atTargetPrecision: PrPoint | null };
-  sample: { queries: number; population: number; sampled: boolean; seed: number; mapStandardError: number | null };
+  recommended: {
+    targetPrecision: number;
+    bestF1: PrPoint | null;
+    atTargetPrecision: PrPoint | null;
+  };
+  sample: {
+    queries: number;
+    population: number;
+    sampled: boolean;
+    seed: number;
+    mapStandardError: number | null;
+  };
 }
 
 export interface ApiKeyInfo {
@@ -109,4 +124,5 @@ export interface ApiKeyInfo {
 }
 
 /** What server actions return: data or a displayable error. */
-export type ActionResult<T = null> = { ok: true; data: T } | { ok: false; error: string; code: string; field?: string };
+export type ActionResult<T = null> =
+  { ok: true; data: T } | { ok: false; error: string; code: string; field?: string };

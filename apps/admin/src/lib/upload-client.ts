@@ -5,7 +5,12 @@ export interface UploadAnswer<T> {
   body: T | { error: string; code: string } | null;
 }
 
-export function postForm<T>(url: string, form: FormData, onProgress?: (fraction: number) => void, signal?: AbortSignal): Promise<UploadAnswer<T>> {
+export function postForm<T>(
+  url: string,
+  form: FormData,
+  onProgress?: (fraction: number) => void,
+  signal?: AbortSignal,
+): Promise<UploadAnswer<T>> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', url);
@@ -16,9 +21,12 @@ export function postForm<T>(url: string, form: FormData, onProgress?: (fraction:
     xhr.onload = () => {
       let body: UploadAnswer<T>['body'] = null;
       try {
-        body = JSON.parse(String(xhr.responseText)) as UploadAnswer<T>['body'];
+        body = JSON.parse(xhr.responseText) as UploadAnswer<T>['body'];
       } catch {
-        body = { error: `The dashboard answered ${xhr.status} without a message`, code: 'BAD_RESPONSE' };
+        body = {
+          error: `The dashboard answered ${xhr.status} without a message`,
+          code: 'BAD_RESPONSE',
+        };
       }
       resolve({ status: xhr.status, body });
     };
@@ -49,7 +57,11 @@ export async function filesFromDrop(data: DataTransfer): Promise<File[]> {
   const out: File[] = [];
   const walk = async (entry: FileSystemEntry): Promise<void> => {
     if (entry.isFile) {
-      out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
+      out.push(
+        await new Promise<File>((res, rej) => {
+          (entry as FileSystemFileEntry).file(res, rej);
+        }),
+      );
     } else if (entry.isDirectory) {
       const reader = (entry as FileSystemDirectoryEntry).createReader();
       // readEntries returns at most ~100 entries per call: read until it returns none.

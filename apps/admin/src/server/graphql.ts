@@ -44,12 +44,21 @@ export class ApiClient {
     });
   }
 
-  async upload<T>(query: string, variables: Record<string, unknown>, files: UploadPart[]): Promise<T> {
+  async upload<T>(
+    query: string,
+    variables: Record<string, unknown>,
+    files: UploadPart[],
+  ): Promise<T> {
     const form = new FormData();
     const vars: Record<string, unknown> = { ...variables };
     for (const f of files) vars[f.variable] = null;
     form.append('operations', JSON.stringify({ query, variables: vars }));
-    form.append('map', JSON.stringify(Object.fromEntries(files.map((f, i) => [String(i), [`variables.${f.variable}`]]))));
+    form.append(
+      'map',
+      JSON.stringify(
+        Object.fromEntries(files.map((f, i) => [String(i), [`variables.${f.variable}`]])),
+      ),
+    );
     files.forEach((f, i) => {
       form.append(String(i), f.file, f.name);
     });
@@ -65,27 +74,49 @@ export class ApiClient {
     try {
       res = await fetch(`${this.baseUrl}/graphql`, { ...init, cache: 'no-store' });
     } catch {
-      throw new ApiError(`The Lookalike API at ${this.baseUrl} is not reachable. Is it running?`, 'API_UNREACHABLE', 503);
+      throw new ApiError(
+        `The Lookalike API at ${this.baseUrl} is not reachable. Is it running?`,
+        'API_UNREACHABLE',
+        503,
+      );
     }
     const text = await res.text();
     let body: Envelope<T>;
     try {
       body = JSON.parse(text) as Envelope<T>;
     } catch {
-      throw new ApiError(`The API answered ${res.status} without JSON`, res.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_RESPONSE', res.status);
+      throw new ApiError(
+        `The API answered ${res.status} without JSON`,
+        res.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_RESPONSE',
+        res.status,
+      );
     }
     const first = body.errors?.[0];
     if (first) {
-      throw new ApiError(first.message, first.extensions?.code ?? 'INTERNAL_SERVER_ERROR', res.status, first.extensions?.field);
+      throw new ApiError(
+        first.message,
+        first.extensions?.code ?? 'INTERNAL_SERVER_ERROR',
+        res.status,
+        first.extensions?.field,
+      );
     }
-    if (body.data == null) throw new ApiError(`The API answered ${res.status} without data`, 'BAD_RESPONSE', res.status);
+    if (body.data == null)
+      throw new ApiError(`The API answered ${res.status} without data`, 'BAD_RESPONSE', res.status);
     return body.data;
   }
 }
 
 /** What an action or route hands the browser: the message and code, never a stack. */
 export function describeError(error: unknown): { message: string; code: string; field?: string } {
-  if (error instanceof ApiError) return { message: error.message, code: error.code, ...(error.field ? { field: error.field } : {}) };
+  if (error instanceof ApiError)
+    return {
+      message: error.message,
+      code: error.code,
+      ...(error.field ? { field: error.field } : {}),
+    };
   console.error('[admin] unexpected error', error);
-  return { message: 'Something went wrong on the dashboard server; see its log.', code: 'INTERNAL_SERVER_ERROR' };
+  return {
+    message: 'Something went wrong on the dashboard server; see its log.',
+    code: 'INTERNAL_SERVER_ERROR',
+  };
 }

@@ -36,6 +36,7 @@ export function assertSameOrigin(req: Request): void {
 /** The file part of a multipart form, or a BAD_USER_INPUT. */
 export function fileField(form: FormData, name: string): File {
   const file = form.get(name);
-  if (!(file instanceof File)) throw new ApiError(`The form has no file "${name}"`, 'BAD_USER_INPUT', 400);
+  if (!(file instanceof File))
+    throw new ApiError(`The form has no file "${name}"`, 'BAD_USER_INPUT', 400);
   return file;
 }

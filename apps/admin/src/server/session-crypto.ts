@@ -19,7 +19,9 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 function deriveKey(secret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'lookalike-admin-session', 'aes-256-gcm cookie v1', 32));
+  return Buffer.from(
+    hkdfSync('sha256', secret, 'lookalike-admin-session', 'aes-256-gcm cookie v1', 32),
+  );
 }
 
 export function sealSession(secret: string, payload: SessionPayload, aad: string): string {
@@ -31,7 +33,12 @@ export function sealSession(secret: string, payload: SessionPayload, aad: string
 }
 
 /** The payload, or null when the value is malformed, forged, for another name, or expired. */
-export function openSession(secret: string, value: string | undefined, aad: string, now = Date.now()): SessionPayload | null {
+export function openSession(
+  secret: string,
+  value: string | undefined,
+  aad: string,
+  now = Date.now(),
+): SessionPayload | null {
   if (!value?.startsWith(`${VERSION}.`)) return null;
   const raw = Buffer.from(value.slice(VERSION.length + 1), 'base64url');
   if (raw.length < IV_BYTES + TAG_BYTES + 2) return null;
@@ -39,9 +46,17 @@ export function openSession(secret: string, value: string | undefined, aad: stri
     const decipher = createDecipheriv('aes-256-gcm', deriveKey(secret), raw.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(aad));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    const text = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    const text = Buffer.concat([
+      decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
     const payload = JSON.parse(text) as Partial<SessionPayload>;
-    if (typeof payload.key !== 'string' || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return null;
+    if (
+      typeof payload.key !== 'string' ||
+      typeof payload.exp !== 'number' ||
+      typeof payload.iat !== 'number'
+    )
+      return null;
     if (payload.exp <= now) return null;
     return { key: payload.key, iat: payload.iat, exp: payload.exp };
   } catch {

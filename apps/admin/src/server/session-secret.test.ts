@@ -18,7 +18,10 @@ describe('loadSessionSecret', () => {
 
   it('generates DATA_DIR/admin-session-secret once, mode 0600, and reuses it', async () => {
     dir = path.join(await mkdtemp(path.join(tmpdir(), 'admin-secret-')), 'nested');
-    const [a, b] = await Promise.all([loadSessionSecret(undefined, dir), loadSessionSecret(undefined, dir)]);
+    const [a, b] = await Promise.all([
+      loadSessionSecret(undefined, dir),
+      loadSessionSecret(undefined, dir),
+    ]);
     expect(a).toMatch(/^[0-9a-f]{64}$/);
     expect(b).toBe(a);
     expect(await loadSessionSecret(undefined, dir)).toBe(a);

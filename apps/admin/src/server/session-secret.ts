@@ -9,12 +9,18 @@ export const SECRET_FILE = 'admin-session-secret';
  * generated on first use (32 random bytes, hex, mode 0600). `wx` makes concurrent first starts
  * agree on one secret: the loser of the race reads the winner's file.
  */
-export async function loadSessionSecret(configured: string | undefined, dataDir: string): Promise<string> {
+export async function loadSessionSecret(
+  configured: string | undefined,
+  dataDir: string,
+): Promise<string> {
   if (configured) return configured;
   const file = path.join(dataDir, SECRET_FILE);
   const read = async () => {
     const secret = (await readFile(file, 'utf8')).trim();
-    if (secret.length < 32) throw new Error(`${file} holds no usable session secret (under 32 characters); delete it to generate a new one`);
+    if (secret.length < 32)
+      throw new Error(
+        `${file} holds no usable session secret (under 32 characters); delete it to generate a new one`,
+      );
     return secret;
   };
   try {

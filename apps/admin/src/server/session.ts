@@ -30,7 +30,11 @@ async function servedOverHttps(): Promise<boolean> {
 /** Sign in: only in server actions and route handlers, which may set cookies. */
 export async function startSession(key: string): Promise<void> {
   const now = Date.now();
-  const value = sealSession(await sessionSecret(), { key, iat: now, exp: now + SESSION_TTL_MS }, SESSION_COOKIE);
+  const value = sealSession(
+    await sessionSecret(),
+    { key, iat: now, exp: now + SESSION_TTL_MS },
+    SESSION_COOKIE,
+  );
   (await cookies()).set(SESSION_COOKIE, value, {
     httpOnly: true,
     secure: await servedOverHttps(),
@@ -53,7 +57,7 @@ export const sessionKey = cache(async (): Promise<string | null> => {
 export interface Session {
   api: ApiClient;
   viewer: Viewer;
-  can(scope: ApiScope): boolean;
+  can: (scope: ApiScope) => boolean;
 }
 
 /**
@@ -83,6 +87,7 @@ export async function requireSession(): Promise<Session> {
 /** For actions and route handlers: the session or an ApiError the caller turns into a message. */
 export async function sessionOrThrow(): Promise<Session> {
   const session = await getSession();
-  if (!session) throw new ApiError('Your session has ended; sign in again.', 'UNAUTHENTICATED', 401);
+  if (!session)
+    throw new ApiError('Your session has ended; sign in again.', 'UNAUTHENTICATED', 401);
   return session;
 }

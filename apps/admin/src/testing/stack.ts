@@ -6,7 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createServer, GraphQLClient, seedDemoCatalog, testConfig, type ApiServer } from '@lookalike/api';
+import {
+  createServer,
+  GraphQLClient,
+  seedDemoCatalog,
+  testConfig,
+  type ApiServer,
+} from '@lookalike/api';
 import { createDb, IN_MEMORY, type Db } from '@lookalike/db';
 import { createEmbedder, type Embedder } from '@lookalike/inference';
 
@@ -29,7 +35,11 @@ export interface Stack {
 }
 
 /** Runs a command to completion; rejects with the tail of its output. */
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -38,7 +48,8 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${out.slice(-4000)}`));
+      else
+        reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${out.slice(-4000)}`));
     });
   });
 }
@@ -72,7 +83,8 @@ function freePort(): Promise<number> {
 /** Polls until `url` answers (any HTTP status) or the process dies; bounded. */
 async function waitForHttp(url: string, child: ChildProcess, log: string[]): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt++) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${log.join('').slice(-4000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`next start exited with ${child.exitCode}:\n${log.join('').slice(-4000)}`);
     try {
       await fetch(url, { redirect: 'manual' });
       return;
@@ -112,33 +124,62 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
       config: testConfig({ dataDir: apiDataDir, RATE_LIMIT_PER_MINUTE: 0 }),
       db,
       embedder,
-      logger: { info: () => undefined, error: (m, e) => console.error(m, e) },
+      logger: {
+        info: () => undefined,
+        error: (m, e) => {
+          console.error(m, e);
+        },
+      },
     });
     const apiUrl = await api.listen(0, '127.0.0.1');
     const key = api.bootstrap.generatedKey;
     if (!key) throw new Error('the API generated no bootstrap key');
     const merchantId = api.bootstrap.merchantId;
-    await seedDemoCatalog(api.services.catalog, merchantId, { count: products, extraPhotoShare: 0.3 });
+    await seedDemoCatalog(api.services.catalog, merchantId, {
+      count: products,
+      extraPhotoShare: 0.3,
+    });
     await built;
 
     const port = await freePort();
     const adminUrl = `http://127.0.0.1:${port}`;
-    admin = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
-      cwd: ADMIN_DIR,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'production',
-        NEXT_TELEMETRY_DISABLED: '1',
-        API_URL: apiUrl,
-        DATA_DIR: adminDataDir,
+    admin = spawn(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'),
+        'start',
+        '-p',
+        String(port),
+        '-H',
+        '127.0.0.1',
+      ],
+      {
+        cwd: ADMIN_DIR,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NODE_ENV: 'production',
+          NEXT_TELEMETRY_DISABLED: '1',
+          API_URL: apiUrl,
+          DATA_DIR: adminDataDir,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     admin.stdout?.on('data', (d: Buffer) => adminLog.push(d.toString()));
     admin.stderr?.on('data', (d: Buffer) => adminLog.push(d.toString()));
     await waitForHttp(`${adminUrl}/signin`, admin, adminLog);
-    return { api, apiUrl, client: new GraphQLClient(apiUrl, key), key, merchantId, adminUrl, adminDataDir, adminLog, stop };
+    return {
+      api,
+      apiUrl,
+      client: new GraphQLClient(apiUrl, key),
+      key,
+      merchantId,
+      adminUrl,
+      adminDataDir,
+      adminLog,
+      stop,
+    };
   } catch (error) {
     await stop().catch(() => undefined);
     throw error;

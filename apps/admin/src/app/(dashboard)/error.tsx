@@ -1,12 +1,22 @@
 'use client';
 
-export default function DashboardError({ error, reset }: { error: Error & { digest?: string }; reset: () => void }) {
+export default function DashboardError({
+  error,
+  reset,
+}: {
+  error: Error & { digest?: string };
+  reset: () => void;
+}) {
   return (
     <div className="stack" style={{ maxWidth: 640 }}>
       <h1>This page could not load</h1>
       <div role="alert" className="alert error">
         {error.message || 'The dashboard server hit an error.'}
-        {error.digest && <div className="small muted">Reference {error.digest} (in the dashboard server&apos;s log).</div>}
+        {error.digest && (
+          <div className="small muted">
+            Reference {error.digest} (in the dashboard server&apos;s log).
+          </div>
+        )}
       </div>
       <div>
         <button type="button" className="primary" onClick={reset}>

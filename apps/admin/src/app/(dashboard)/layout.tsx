@@ -18,9 +18,11 @@ export default async function DashboardLayout({ children }: { children: ReactNod
           <div>
             <strong>{viewer.merchant.name}</strong>
             <br />
-            key <span className="mono">{viewer.apiKey.name}</span> (<span className="mono">{viewer.apiKey.prefix}</span>)
+            key <span className="mono">{viewer.apiKey.name}</span> (
+            <span className="mono">{viewer.apiKey.prefix}</span>)
             <br />
-            model <span className="mono">{viewer.model.key}</span> · {viewer.model.dims}-d · {viewer.model.executionProvider}
+            model <span className="mono">{viewer.model.key}</span> · {viewer.model.dims}-d ·{' '}
+            {viewer.model.executionProvider}
           </div>
           <form action={signOut}>
             <button type="submit">Sign out</button>

@@ -6,6 +6,7 @@ import type { Viewer } from '@/lib/types';
 import { ApiClient, ApiError, describeError } from '@/server/graphql';
 import { VIEWER } from '@/server/queries';
 import { endSession, startSession } from '@/server/session';
+import { textField } from '@/lib/form-data';
 
 export interface SignInState {
   error?: string;
@@ -15,17 +16,23 @@ export interface SignInState {
 const KEY_PATTERN = /^lk_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}$/;
 
 export async function signIn(_prev: SignInState, form: FormData): Promise<SignInState> {
-  const key = String(form.get('apiKey') ?? '').trim();
+  const key = textField(form, 'apiKey');
   if (!KEY_PATTERN.test(key)) {
-    return { error: 'That is not an API key: keys look like lk_ followed by 12 and 40 letters or digits.' };
+    return {
+      error: 'That is not an API key: keys look like lk_ followed by 12 and 40 letters or digits.',
+    };
   }
   try {
     const { viewer } = await new ApiClient(env().API_URL, key).query<{ viewer: Viewer }>(VIEWER);
     if (!viewer.apiKey.scopes.includes('SEARCH')) {
-      return { error: 'This key lacks the SEARCH scope, which every page of the dashboard needs to read the catalog.' };
+      return {
+        error:
+          'This key lacks the SEARCH scope, which every page of the dashboard needs to read the catalog.',
+      };
     }
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') return { error: 'The API does not accept this key: it is unknown or revoked.' };
+    if (error instanceof ApiError && error.code === 'UNAUTHENTICATED')
+      return { error: 'The API does not accept this key: it is unknown or revoked.' };
     return { error: describeError(error).message };
   }
   await startSession(key);

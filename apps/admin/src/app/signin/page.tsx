@@ -20,14 +20,16 @@ export default async function SignInPage() {
         <div>
           <h1>Sign in</h1>
           <p className="muted small" style={{ margin: 0 }}>
-            With an API key of your shop. It stays on this server, sealed in an httpOnly cookie; the browser never sees it.
+            With an API key of your shop. It stays on this server, sealed in an httpOnly cookie; the
+            browser never sees it.
           </p>
         </div>
         <SignInForm />
         <div className="alert info small">
-          Running locally with <code>npm start</code>? The API created a first key with every scope and saved it in{' '}
-          <code>{keyFile}</code>. Keys need the <strong>SEARCH</strong> scope; editing needs CATALOG_WRITE, saving thresholds
-          SETTINGS_WRITE, and the keys page KEYS_ADMIN.
+          Running locally with <code>npm start</code>? The API created a first key with every scope
+          and saved it in <code>{keyFile}</code>. Keys need the <strong>SEARCH</strong> scope;
+          editing needs CATALOG_WRITE, saving thresholds SETTINGS_WRITE, and the keys page
+          KEYS_ADMIN.
         </div>
       </div>
     </main>

@@ -27,7 +27,13 @@ export function SignInForm() {
         </div>
       )}
       <button type="submit" className="primary" disabled={pending}>
-        {pending ? <><span className="spinner" aria-hidden="true" /> Signing in…</> : 'Sign in'}
+        {pending ? (
+          <>
+            <span className="spinner" aria-hidden="true" /> Signing in…
+          </>
+        ) : (
+          'Sign in'
+        )}
       </button>
     </form>
   );

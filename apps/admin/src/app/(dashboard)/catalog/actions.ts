@@ -5,6 +5,7 @@ import type { ActionResult, Product } from '@/lib/types';
 import { describeError } from '@/server/graphql';
 import { DELETE_PRODUCT, REMOVE_IMAGE, UPDATE_PRODUCT } from '@/server/queries';
 import { sessionOrThrow } from '@/server/session';
+import { textField } from '@/lib/form-data';
 
 export interface ProductFormState {
   error?: string;
@@ -12,9 +13,13 @@ export interface ProductFormState {
   saved?: boolean;
 }
 
-const text = (form: FormData, name: string) => String(form.get(name) ?? '').trim();
+const text = textField;
 
-export async function updateProduct(id: string, _prev: ProductFormState, form: FormData): Promise<ProductFormState> {
+export async function updateProduct(
+  id: string,
+  _prev: ProductFormState,
+  form: FormData,
+): Promise<ProductFormState> {
   let labels: unknown = {};
   const labelsText = text(form, 'labels');
   if (labelsText) {
@@ -26,7 +31,8 @@ export async function updateProduct(id: string, _prev: ProductFormState, form: F
   }
   const priceText = text(form, 'price');
   const price = priceText === '' ? null : Number(priceText);
-  if (price !== null && !Number.isFinite(price)) return { error: 'Price must be a number.', field: 'price' };
+  if (price !== null && !Number.isFinite(price))
+    return { error: 'Price must be a number.', field: 'price' };
   const input = {
     title: text(form, 'title'),
     externalId: text(form, 'externalId'),
@@ -53,7 +59,9 @@ export async function updateProduct(id: string, _prev: ProductFormState, form: F
 export async function deleteProduct(id: string): Promise<ActionResult<boolean>> {
   try {
     const { api } = await sessionOrThrow();
-    const { deleteProduct: deleted } = await api.query<{ deleteProduct: boolean }>(DELETE_PRODUCT, { id });
+    const { deleteProduct: deleted } = await api.query<{ deleteProduct: boolean }>(DELETE_PRODUCT, {
+      id,
+    });
     revalidatePath('/catalog');
     return { ok: true, data: deleted };
   } catch (error) {
@@ -61,10 +69,15 @@ export async function deleteProduct(id: string): Promise<ActionResult<boolean>> 
   }
 }
 
-export async function removeImage(productId: string, imageId: string): Promise<ActionResult<boolean>> {
+export async function removeImage(
+  productId: string,
+  imageId: string,
+): Promise<ActionResult<boolean>> {
   try {
     const { api } = await sessionOrThrow();
-    const { removeProductImage } = await api.query<{ removeProductImage: boolean }>(REMOVE_IMAGE, { id: imageId });
+    const { removeProductImage } = await api.query<{ removeProductImage: boolean }>(REMOVE_IMAGE, {
+      id: imageId,
+    });
     revalidatePath(`/catalog/${productId}`);
     return { ok: true, data: removeProductImage };
   } catch (error) {

@@ -14,7 +14,11 @@ type Params = Record<string, string | string[] | undefined>;
 const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.trim() ?? '';
 
 /** The URL of a catalog page: filters, the cursor, and the cursors before it (for "Previous"). */
-function pageHref(filters: { q: string; category: string; labels: string }, after?: string, trail: string[] = []) {
+function pageHref(
+  filters: { q: string; category: string; labels: string },
+  after?: string,
+  trail: string[] = [],
+) {
   const p = new URLSearchParams();
   if (filters.q) p.set('q', filters.q);
   if (filters.category) p.set('category', filters.category);
@@ -37,9 +41,15 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
     ...(filters.category ? { category: filters.category } : {}),
     ...(labels && Object.keys(labels).length ? { labels } : {}),
   };
-  const { products } = await api.query<{ products: ProductPage }>(PRODUCTS, { first: PAGE_SIZE, after, filter });
+  const { products } = await api.query<{ products: ProductPage }>(PRODUCTS, {
+    first: PAGE_SIZE,
+    after,
+    filter,
+  });
   const start = trail.length * PAGE_SIZE + (after ? PAGE_SIZE : 0);
-  const categories = [...new Set(products.edges.map((e) => e.node.category).filter((c): c is string => !!c))].sort();
+  const categories = [
+    ...new Set(products.edges.map((e) => e.node.category).filter((c): c is string => !!c)),
+  ].sort();
   const filtered = Object.keys(filter).length > 0;
 
   return (
@@ -48,7 +58,8 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
         <div>
           <h1>Catalog</h1>
           <p className="muted" data-testid="catalog-total">
-            {products.totalCount.toLocaleString('en')} {products.totalCount === 1 ? 'product' : 'products'}
+            {products.totalCount.toLocaleString('en')}{' '}
+            {products.totalCount === 1 ? 'product' : 'products'}
             {filtered ? ' match these filters' : ' in the catalog'}
           </p>
         </div>
@@ -57,14 +68,33 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
         </Link>
       </div>
 
-      <form className="panel filters" method="get" action="/catalog" role="search" aria-label="Filter products">
+      <form
+        className="panel filters"
+        method="get"
+        action="/catalog"
+        role="search"
+        aria-label="Filter products"
+      >
         <div className="field">
           <label htmlFor="q">Title contains</label>
-          <input id="q" name="q" type="search" defaultValue={filters.q} placeholder="e.g. sneaker" />
+          <input
+            id="q"
+            name="q"
+            type="search"
+            defaultValue={filters.q}
+            placeholder="e.g. sneaker"
+          />
         </div>
         <div className="field">
           <label htmlFor="category">Category</label>
-          <input id="category" name="category" type="text" list="categories" defaultValue={filters.category} placeholder="any" />
+          <input
+            id="category"
+            name="category"
+            type="text"
+            list="categories"
+            defaultValue={filters.category}
+            placeholder="any"
+          />
           <datalist id="categories">
             {categories.map((c) => (
               <option key={c} value={c} />
@@ -94,7 +124,12 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
           )}
         </div>
         {labels === null && (
-          <p id="labels-hint" role="alert" className="hint" style={{ color: 'var(--bad)', gridColumn: '1 / -1' }}>
+          <p
+            id="labels-hint"
+            role="alert"
+            className="hint"
+            style={{ color: 'var(--bad)', gridColumn: '1 / -1' }}
+          >
             Labels are written key=value, separated by commas; this filter was ignored.
           </p>
         )}
@@ -112,7 +147,11 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
         </div>
       ) : (
         <>
-          <ul className="product-grid" aria-label="Products" style={{ listStyle: 'none', margin: 0, padding: 0 }}>
+          <ul
+            className="product-grid"
+            aria-label="Products"
+            style={{ listStyle: 'none', margin: 0, padding: 0 }}
+          >
             {products.edges.map(({ node: p }) => (
               <li key={p.id}>
                 <Link href={`/catalog/${p.id}`} className="card" data-external-id={p.externalId}>
@@ -131,7 +170,9 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
                         {p.images.length} {p.images.length === 1 ? 'image' : 'images'}
                       </span>
                     </span>
-                    {Object.keys(p.labels).length > 0 && <span className="card-meta">{labelsToText(p.labels)}</span>}
+                    {Object.keys(p.labels).length > 0 && (
+                      <span className="card-meta">{labelsToText(p.labels)}</span>
+                    )}
                   </div>
                 </Link>
               </li>
@@ -146,10 +187,18 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
               <span />
             )}
             <span className="muted small">
-              {start + 1}–{start + products.edges.length} of {products.totalCount.toLocaleString('en')}
+              {start + 1}–{start + products.edges.length} of{' '}
+              {products.totalCount.toLocaleString('en')}
             </span>
             {products.pageInfo.hasNextPage && products.pageInfo.endCursor ? (
-              <Link className="button" href={pageHref(filters, products.pageInfo.endCursor, after ? [...trail, after] : trail)}>
+              <Link
+                className="button"
+                href={pageHref(
+                  filters,
+                  products.pageInfo.endCursor,
+                  after ? [...trail, after] : trail,
+                )}
+              >
                 Next →
               </Link>
             ) : (

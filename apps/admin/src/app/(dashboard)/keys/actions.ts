@@ -5,6 +5,7 @@ import { ALL_SCOPES, type ActionResult, type ApiKeyInfo, type ApiScope } from '@
 import { describeError } from '@/server/graphql';
 import { CREATE_KEY, REVOKE_KEY } from '@/server/queries';
 import { sessionOrThrow } from '@/server/session';
+import { textField } from '@/lib/form-data';
 
 export interface CreateKeyState {
   error?: string;
@@ -14,13 +15,18 @@ export interface CreateKeyState {
 }
 
 export async function createKey(_prev: CreateKeyState, form: FormData): Promise<CreateKeyState> {
-  const name = String(form.get('name') ?? '').trim();
-  const scopes = form.getAll('scopes').map(String).filter((s): s is ApiScope => (ALL_SCOPES as readonly string[]).includes(s));
+  const name = textField(form, 'name');
+  const scopes = form
+    .getAll('scopes')
+    .map(String)
+    .filter((s): s is ApiScope => (ALL_SCOPES as readonly string[]).includes(s));
   if (!name) return { error: 'Give the key a name, e.g. the shop or service that will use it.' };
   if (scopes.length === 0) return { error: 'Pick at least one scope.' };
   try {
     const { api } = await sessionOrThrow();
-    const { createApiKey } = await api.query<{ createApiKey: { secret: string; apiKey: ApiKeyInfo } }>(CREATE_KEY, { name, scopes });
+    const { createApiKey } = await api.query<{
+      createApiKey: { secret: string; apiKey: ApiKeyInfo };
+    }>(CREATE_KEY, { name, scopes });
     revalidatePath('/keys');
     return { secret: createApiKey.secret, name: createApiKey.apiKey.name };
   } catch (error) {

@@ -2,6 +2,7 @@
 
 import { useActionState, useState } from 'react';
 import { ALL_SCOPES, type ApiScope } from '@/lib/types';
+import { useHydrated } from '@/components/use-hydrated';
 import { createKey, type CreateKeyState } from './actions';
 
 const SCOPE_HELP: Record<ApiScope, string> = {
@@ -14,24 +15,45 @@ const SCOPE_HELP: Record<ApiScope, string> = {
 export function CreateKeyForm() {
   const [state, action, pending] = useActionState<CreateKeyState, FormData>(createKey, {});
   const [copied, setCopied] = useState(false);
+  const ready = useHydrated();
   return (
     <section className="panel stack" aria-labelledby="create-h">
       <h2 id="create-h">Create a key</h2>
-      <form action={action} className="row" style={{ alignItems: 'flex-start' }} onSubmit={() => setCopied(false)}>
+      <form
+        data-ready={ready || undefined}
+        action={action}
+        className="row"
+        style={{ alignItems: 'flex-start' }}
+        onSubmit={() => {
+          setCopied(false);
+        }}
+      >
         <div className="field" style={{ minWidth: 260 }}>
           <label htmlFor="key-name">Name</label>
-          <input id="key-name" name="name" type="text" required placeholder="e.g. storefront search" />
+          <input
+            id="key-name"
+            name="name"
+            type="text"
+            required
+            placeholder="e.g. storefront search"
+          />
         </div>
         <fieldset>
           <legend>Scopes</legend>
           {ALL_SCOPES.map((s) => (
             <label key={s} className="check">
-              <input type="checkbox" name="scopes" value={s} defaultChecked={s === 'SEARCH'} /> <code>{s}</code>
+              <input type="checkbox" name="scopes" value={s} defaultChecked={s === 'SEARCH'} />{' '}
+              <code>{s}</code>
               <span className="muted small">{SCOPE_HELP[s]}</span>
             </label>
           ))}
         </fieldset>
-        <button type="submit" className="primary" disabled={pending} style={{ alignSelf: 'flex-end' }}>
+        <button
+          type="submit"
+          className="primary"
+          disabled={pending}
+          style={{ alignSelf: 'flex-end' }}
+        >
           {pending ? 'Creating…' : 'Create key'}
         </button>
       </form>

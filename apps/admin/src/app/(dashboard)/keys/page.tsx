@@ -14,7 +14,9 @@ export default async function KeysPage() {
     return (
       <div className="stack">
         <h1>API keys</h1>
-        <div className="alert warn">This key has no KEYS_ADMIN scope, so it cannot list or create keys.</div>
+        <div className="alert warn">
+          This key has no KEYS_ADMIN scope, so it cannot list or create keys.
+        </div>
       </div>
     );
   }
@@ -25,7 +27,10 @@ export default async function KeysPage() {
       <div className="page-head">
         <div>
           <h1>API keys</h1>
-          <p className="muted">Keys let your shop and services call the API. Only a key&apos;s prefix is kept readable; the secret is shown once, when it is created.</p>
+          <p className="muted">
+            Keys let your shop and services call the API. Only a key&apos;s prefix is kept readable;
+            the secret is shown once, when it is created.
+          </p>
         </div>
       </div>
       <CreateKeyForm />

@@ -4,7 +4,17 @@ import { useRouter } from 'next/navigation';
 import { ConfirmButton } from '@/components/confirm-button';
 import { revokeKey } from './actions';
 
-export function RevokeKey({ id, name, prefix, own }: { id: string; name: string; prefix: string; own: boolean }) {
+export function RevokeKey({
+  id,
+  name,
+  prefix,
+  own,
+}: {
+  id: string;
+  name: string;
+  prefix: string;
+  own: boolean;
+}) {
   const router = useRouter();
   return (
     <ConfirmButton
@@ -22,7 +32,11 @@ export function RevokeKey({ id, name, prefix, own }: { id: string; name: string;
       <p>
         Requests with <code>lk_{prefix}_…</code> will be refused from now on. This cannot be undone.
       </p>
-      {own && <p className="alert warn">This is the key you are signed in with: the dashboard will sign you out.</p>}
+      {own && (
+        <p className="alert warn">
+          This is the key you are signed in with: the dashboard will sign you out.
+        </p>
+      )}
     </ConfirmButton>
   );
 }

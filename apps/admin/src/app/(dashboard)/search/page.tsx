@@ -15,8 +15,8 @@ export default async function SearchPage() {
         <div>
           <h1>Search playground</h1>
           <p className="muted">
-            Search the catalog with a photo as a shopper would. Metric and thresholds change the results here only; save them in the{' '}
-            <a href="/tuning">tuning studio</a>.
+            Search the catalog with a photo as a shopper would. Metric and thresholds change the
+            results here only; save them in the <a href="/tuning">tuning studio</a>.
           </p>
         </div>
       </div>

@@ -5,14 +5,32 @@ import type { SearchAnswer } from '@/app/api/search/route';
 import { Dropzone } from '@/components/dropzone';
 import { ThresholdSlider } from '@/components/threshold-slider';
 import { formatNumber } from '@/lib/format';
-import { cutHits, sliderRange, thresholdProblem, thresholdsFor, type Thresholds } from '@/lib/thresholds';
-import { METRICS, type ModelDefault, type SearchSettings, type SimilarityMetric } from '@/lib/types';
+import {
+  cutHits,
+  sliderRange,
+  thresholdProblem,
+  thresholdsFor,
+  thresholdValueProblem,
+  type Thresholds,
+} from '@/lib/thresholds';
+import {
+  METRICS,
+  type ModelDefault,
+  type SearchSettings,
+  type SimilarityMetric,
+} from '@/lib/types';
 import { isErrorBody, postForm } from '@/lib/upload-client';
 import { RegionPicker, type Region } from './region-picker';
 
 const CUT_SHOWN = 12;
 
-export function Playground({ settings, defaults }: { settings: SearchSettings; defaults: ModelDefault[] }) {
+export function Playground({
+  settings,
+  defaults,
+}: {
+  settings: SearchSettings;
+  defaults: ModelDefault[];
+}) {
   const [photo, setPhoto] = useState<{ file: File; url: string } | null>(null);
   const [region, setRegion] = useState<Region | null>(null);
   const [answer, setAnswer] = useState<SearchAnswer | null>(null);
@@ -20,7 +38,11 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
   const [error, setError] = useState<string | null>(null);
   const [metric, setMetric] = useState<SimilarityMetric>(settings.metric);
   const saved = useMemo(
-    () => Object.fromEntries(METRICS.map((m) => [m, thresholdsFor(m, settings, defaults)])) as Record<SimilarityMetric, Thresholds>,
+    () =>
+      Object.fromEntries(METRICS.map((m) => [m, thresholdsFor(m, settings, defaults)])) as Record<
+        SimilarityMetric,
+        Thresholds
+      >,
     [settings, defaults],
   );
   const [thresholds, setThresholds] = useState(saved);
@@ -80,12 +102,21 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
   }
 
   const t = thresholds[metric];
-  const problem = thresholdProblem(t);
+  // Off the scale: nothing to cut. A match threshold looser than the search threshold still
+  // cuts (MATCH needs both), but saving it would be refused, so it is flagged.
+  const invalid = thresholdValueProblem(t);
+  const problem = invalid ?? thresholdProblem(t);
   const hits = useMemo(() => (answer ? answer.hits[metric] : []), [answer, metric]);
-  const cut = useMemo(() => (problem ? [] : cutHits(hits, t)), [hits, t, problem]);
+  const cut = useMemo(() => (invalid ? [] : cutHits(hits, t)), [hits, t, invalid]);
   const kept = cut.filter((h) => h.kept);
   const dropped = cut.filter((h) => !h.kept);
-  const range = sliderRange(metric, hits, t.searchThreshold, t.matchThreshold, saved[metric].searchThreshold);
+  const range = sliderRange(
+    metric,
+    hits,
+    t.searchThreshold,
+    t.matchThreshold,
+    saved[metric].searchThreshold,
+  );
   const setT = (p: Partial<Thresholds>) => {
     setThresholds((prev) => ({ ...prev, [metric]: { ...prev[metric], ...p } }));
   };
@@ -109,7 +140,12 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
               <p className="hint">Drag on the photo to search only part of it.</p>
             </>
           ) : null}
-          <Dropzone multiple={false} onFiles={([f]) => f && choose(f)}>
+          <Dropzone
+            multiple={false}
+            onFiles={([f]) => {
+              if (f) choose(f);
+            }}
+          >
             <p>
               <strong>Drop a photo here</strong> or paste one (Ctrl+V)
             </p>
@@ -120,7 +156,14 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
           <h2 id="settings-h">Metric and thresholds</h2>
           <div className="segmented" role="group" aria-label="Metric">
             {METRICS.map((m) => (
-              <button key={m} type="button" aria-pressed={metric === m} onClick={() => setMetric(m)}>
+              <button
+                key={m}
+                type="button"
+                aria-pressed={metric === m}
+                onClick={() => {
+                  setMetric(m);
+                }}
+              >
                 {m === 'COSINE' ? 'Cosine' : 'Euclidean'}
               </button>
             ))}
@@ -136,7 +179,9 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
             metric={metric}
             value={t.searchThreshold}
             range={range}
-            onChange={(v) => setT({ searchThreshold: v })}
+            onChange={(v) => {
+              setT({ searchThreshold: v });
+            }}
           />
           <ThresholdSlider
             id="pg-match"
@@ -144,19 +189,28 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
             metric={metric}
             value={t.matchThreshold}
             range={range}
-            onChange={(v) => setT({ matchThreshold: v })}
+            onChange={(v) => {
+              setT({ matchThreshold: v });
+            }}
           />
           {problem && (
-            <div role="alert" className="alert error small">
+            <div role="alert" className={`alert small ${invalid ? 'error' : 'warn'}`}>
               {problem}
             </div>
           )}
           <div className="row">
-            <button type="button" onClick={() => setThresholds(saved)}>
+            <button
+              type="button"
+              onClick={() => {
+                setThresholds(saved);
+              }}
+            >
               Reset to saved settings
             </button>
             <span className="small muted">
-              Saved: {settings.metric.toLowerCase()}, search {formatNumber(settings.searchThreshold)}, match {formatNumber(settings.matchThreshold)}
+              Saved: {settings.metric.toLowerCase()}, search{' '}
+              {formatNumber(settings.searchThreshold)}, match{' '}
+              {formatNumber(settings.matchThreshold)}
             </span>
           </div>
         </section>
@@ -169,8 +223,11 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
           </h2>
           {answer && !loading && (
             <span className="small muted" data-testid="result-summary">
-              <strong className="num" data-testid="kept-count">{kept.length}</strong> of {hits.length} pass ·{' '}
-              <span data-testid="cut-count">{dropped.length}</span> cut · {count('EXACT')} exact, {count('MATCH')} match · {answer.model},{' '}
+              <strong className="num" data-testid="kept-count">
+                {kept.length}
+              </strong>{' '}
+              of {hits.length} pass · <span data-testid="cut-count">{dropped.length}</span> cut ·{' '}
+              {count('EXACT')} exact, {count('MATCH')} match · {answer.model},{' '}
               {Math.round(answer.tookMs[metric])} ms
             </span>
           )}
@@ -185,16 +242,37 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
             {error}
           </div>
         )}
-        {!answer && !loading && !error && <p className="muted">Results appear here. The API returns at most 100 per metric.</p>}
+        {!answer && !loading && !error && (
+          <p className="muted">Results appear here. The API returns at most 100 per metric.</p>
+        )}
         {answer && !loading && (
-          <ol className="hits" aria-label="Results" style={{ listStyle: 'none', margin: 0, padding: 0 }}>
-            {kept.length === 0 && <li className="muted" style={{ gridColumn: '1 / -1' }}>No result passes this threshold.</li>}
+          <ol
+            className="hits"
+            aria-label="Results"
+            style={{ listStyle: 'none', margin: 0, padding: 0 }}
+          >
+            {kept.length === 0 && (
+              <li className="muted" style={{ gridColumn: '1 / -1' }}>
+                No result passes this threshold.
+              </li>
+            )}
             {[...kept, ...dropped.slice(0, showAllCut ? dropped.length : CUT_SHOWN)].map((h, i) => (
-              <HitCard key={h.productId} rank={i + 1} hit={h} first={i === kept.length && dropped.length > 0} cutCount={dropped.length} />
+              <HitCard
+                key={h.productId}
+                rank={i + 1}
+                hit={h}
+                first={i === kept.length && dropped.length > 0}
+                cutCount={dropped.length}
+              />
             ))}
             {dropped.length > CUT_SHOWN && !showAllCut && (
               <li style={{ gridColumn: '1 / -1' }}>
-                <button type="button" onClick={() => setShowAllCut(true)}>
+                <button
+                  type="button"
+                  onClick={() => {
+                    setShowAllCut(true);
+                  }}
+                >
                   Show all {dropped.length} cut results
                 </button>
               </li>
@@ -206,7 +284,17 @@ export function Playground({ settings, defaults }: { settings: SearchSettings; d
   );
 }
 
-function HitCard({ hit, rank, first, cutCount }: { hit: ReturnType<typeof cutHits>[number]; rank: number; first: boolean; cutCount: number }) {
+function HitCard({
+  hit,
+  rank,
+  first,
+  cutCount,
+}: {
+  hit: ReturnType<typeof cutHits>[number];
+  rank: number;
+  first: boolean;
+  cutCount: number;
+}) {
   return (
     <>
       {first && (
@@ -232,7 +320,13 @@ function HitCard({ hit, rank, first, cutCount }: { hit: ReturnType<typeof cutHit
             <span className="muted">distance</span>
             <span className="num">{hit.distance.toFixed(4)}</span>
           </span>
-          <span>{hit.kept ? <span className={`badge ${hit.judged ?? ''}`}>{hit.judged}</span> : <span className="badge CUT">CUT</span>}</span>
+          <span>
+            {hit.kept ? (
+              <span className={`badge ${hit.judged ?? ''}`}>{hit.judged}</span>
+            ) : (
+              <span className="badge CUT">CUT</span>
+            )}
+          </span>
         </div>
       </li>
     </>

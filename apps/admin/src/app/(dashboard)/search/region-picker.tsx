@@ -16,7 +16,15 @@ const MIN_SIDE = 8;
  * The query photo; drag on it to draw the region to search. The number fields below do the same
  * for the keyboard.
  */
-export function RegionPicker({ src, region, onChange }: { src: string; region: Region | null; onChange: (r: Region | null) => void }) {
+export function RegionPicker({
+  src,
+  region,
+  onChange,
+}: {
+  src: string;
+  region: Region | null;
+  onChange: (r: Region | null) => void;
+}) {
   const img = useRef<HTMLImageElement>(null);
   const [natural, setNatural] = useState<{ w: number; h: number } | null>(null);
   const [drag, setDrag] = useState<{ x0: number; y0: number; x1: number; y1: number } | null>(null);
@@ -26,7 +34,10 @@ export function RegionPicker({ src, region, onChange }: { src: string; region: R
   const point = (e: React.PointerEvent) => {
     const box = img.current?.getBoundingClientRect();
     if (!box) return { x: 0, y: 0 };
-    return { x: Math.min(Math.max(e.clientX - box.left, 0), box.width), y: Math.min(Math.max(e.clientY - box.top, 0), box.height) };
+    return {
+      x: Math.min(Math.max(e.clientX - box.left, 0), box.width),
+      y: Math.min(Math.max(e.clientY - box.top, 0), box.height),
+    };
   };
   const toRegion = (d: NonNullable<typeof drag>): Region | null => {
     if (!natural) return null;
@@ -38,7 +49,21 @@ export function RegionPicker({ src, region, onChange }: { src: string; region: R
     return width >= MIN_SIDE && height >= MIN_SIDE ? { x, y, width, height } : null;
   };
 
-  const shown = drag ? { left: Math.min(drag.x0, drag.x1), top: Math.min(drag.y0, drag.y1), width: Math.abs(drag.x1 - drag.x0), height: Math.abs(drag.y1 - drag.y0) } : region ? { left: region.x * scale(), top: region.y * scale(), width: region.width * scale(), height: region.height * scale() } : null;
+  const shown = drag
+    ? {
+        left: Math.min(drag.x0, drag.x1),
+        top: Math.min(drag.y0, drag.y1),
+        width: Math.abs(drag.x1 - drag.x0),
+        height: Math.abs(drag.y1 - drag.y0),
+      }
+    : region
+      ? {
+          left: region.x * scale(),
+          top: region.y * scale(),
+          width: region.width * scale(),
+          height: region.height * scale(),
+        }
+      : null;
 
   const setField = (k: keyof Region, v: number) => {
     if (!natural) return;
@@ -75,14 +100,18 @@ export function RegionPicker({ src, region, onChange }: { src: string; region: R
           src={src}
           alt="Query photo"
           draggable={false}
-          onLoad={(e) => setNatural({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight })}
+          onLoad={(e) => {
+            setNatural({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight });
+          }}
         />
         {shown && <div className="region" style={shown} aria-hidden="true" />}
       </div>
       {natural && (
         <details>
           <summary className="small">
-            {region ? `Region ${region.width}×${region.height} at ${region.x},${region.y}` : `Whole photo (${natural.w}×${natural.h})`}
+            {region
+              ? `Region ${region.width}×${region.height} at ${region.x},${region.y}`
+              : `Whole photo (${natural.w}×${natural.h})`}
           </summary>
           <div className="row small" style={{ marginTop: '0.5rem' }}>
             {(['x', 'y', 'width', 'height'] as const).map((k) => (
@@ -92,14 +121,23 @@ export function RegionPicker({ src, region, onChange }: { src: string; region: R
                   type="number"
                   style={{ width: 76 }}
                   min={0}
-                  defaultValue={region ? region[k] : k === 'width' ? natural.w : k === 'height' ? natural.h : 0}
+                  defaultValue={
+                    region ? region[k] : k === 'width' ? natural.w : k === 'height' ? natural.h : 0
+                  }
                   key={`${k}-${region ? region[k] : 'none'}`}
-                  onBlur={(e) => setField(k, Number(e.target.value))}
+                  onBlur={(e) => {
+                    setField(k, Number(e.target.value));
+                  }}
                 />
               </label>
             ))}
             {region && (
-              <button type="button" onClick={() => onChange(null)}>
+              <button
+                type="button"
+                onClick={() => {
+                  onChange(null);
+                }}
+              >
                 Whole photo
               </button>
             )}

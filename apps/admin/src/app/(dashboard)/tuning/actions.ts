@@ -2,7 +2,15 @@
 
 import { revalidatePath } from 'next/cache';
 import { LOOSEST, MAX_HITS, type SampleQuery } from '@/lib/thresholds';
-import { METRICS, type ActionResult, type CatalogEvaluation, type Hit, type MatchVerdict, type SearchSettings, type SimilarityMetric } from '@/lib/types';
+import {
+  METRICS,
+  type ActionResult,
+  type CatalogEvaluation,
+  type Hit,
+  type MatchVerdict,
+  type SearchSettings,
+  type SimilarityMetric,
+} from '@/lib/types';
 import { env } from '@/env';
 import { ApiError, describeError } from '@/server/graphql';
 import { EVALUATE, PRODUCT_SAMPLE, SIMILAR, UPDATE_SETTINGS } from '@/server/queries';
@@ -21,7 +29,9 @@ function fail(error: unknown): { ok: false; error: string; code: string; field?:
 }
 
 /** evaluateCatalog for both metrics, same sample (same seed), side by side. */
-export async function evaluateBoth(params: EvaluationParams): Promise<ActionResult<Record<SimilarityMetric, CatalogEvaluation>>> {
+export async function evaluateBoth(
+  params: EvaluationParams,
+): Promise<ActionResult<Record<SimilarityMetric, CatalogEvaluation>>> {
   try {
     const { api } = await sessionOrThrow();
     const results = await Promise.all(
@@ -36,7 +46,11 @@ export async function evaluateBoth(params: EvaluationParams): Promise<ActionResu
         }),
       ),
     );
-    return { ok: true, data: { COSINE: results[0]!.evaluateCatalog, EUCLIDEAN: results[1]!.evaluateCatalog } };
+    const [cosine, euclidean] = results as [(typeof results)[number], (typeof results)[number]];
+    return {
+      ok: true,
+      data: { COSINE: cosine.evaluateCatalog, EUCLIDEAN: euclidean.evaluateCatalog },
+    };
   } catch (error) {
     return fail(error);
   }
@@ -44,7 +58,13 @@ export async function evaluateBoth(params: EvaluationParams): Promise<ActionResu
 
 interface SimilarAnswer {
   similarProducts: {
-    hits: { score: number; distance: number; verdict: MatchVerdict; product: { id: string; externalId: string; title: string; category: string | null }; image: { sha256: string } }[];
+    hits: {
+      score: number;
+      distance: number;
+      verdict: MatchVerdict;
+      product: { id: string; externalId: string; title: string; category: string | null };
+      image: { sha256: string };
+    }[];
   };
 }
 
@@ -57,25 +77,42 @@ export async function sampleQueries(count: number): Promise<ActionResult<SampleQ
   try {
     const { api } = await sessionOrThrow();
     const n = Math.min(Math.max(1, Math.floor(count)), 30);
-    const { products } = await api.query<{ products: { edges: { node: { id: string; externalId: string; title: string; images: { sha256: string }[] } }[] } }>(
-      PRODUCT_SAMPLE,
-      { first: 40 },
-    );
+    const { products } = await api.query<{
+      products: {
+        edges: {
+          node: { id: string; externalId: string; title: string; images: { sha256: string }[] };
+        }[];
+      };
+    }>(PRODUCT_SAMPLE, { first: 40 });
     const withImages = products.edges.map((e) => e.node).filter((p) => p.images.length > 0);
-    if (withImages.length === 0) throw new ApiError('The catalog has no images to sample yet.', 'NOT_FOUND', 404);
+    if (withImages.length === 0)
+      throw new ApiError('The catalog has no images to sample yet.', 'NOT_FOUND', 404);
     const step = withImages.length / Math.min(n, withImages.length);
-    const picked = Array.from({ length: Math.min(n, withImages.length) }, (_, i) => withImages[Math.floor(i * step)]!);
+    const picked = Array.from(
+      { length: Math.min(n, withImages.length) },
+      (_, i) => withImages[Math.floor(i * step)],
+    );
     const queries: SampleQuery[] = [];
     for (const product of picked) {
-      const sha = product.images[0]!.sha256;
+      const sha = product?.images[0]?.sha256;
+      if (!product || !sha) continue;
       const res = await fetch(`${env().API_URL}/images/${sha}`, { cache: 'no-store' });
-      if (!res.ok) throw new ApiError(`Image ${sha} of ${product.externalId} is unavailable (${res.status})`, 'NOT_FOUND', 404);
-      const file = new Blob([await res.arrayBuffer()], { type: res.headers.get('content-type') ?? 'application/octet-stream' });
+      if (!res.ok)
+        throw new ApiError(
+          `Image ${sha} of ${product.externalId} is unavailable (${res.status})`,
+          'NOT_FOUND',
+          404,
+        );
+      const file = new Blob([await res.arrayBuffer()], {
+        type: res.headers.get('content-type') ?? 'application/octet-stream',
+      });
       const hits = {} as Record<SimilarityMetric, Hit[]>;
       for (const metric of METRICS) {
-        const { similarProducts } = await api.upload<SimilarAnswer>(SIMILAR, { first: MAX_HITS, metric, threshold: LOOSEST[metric] }, [
-          { variable: 'image', file, name: `${product.externalId}` },
-        ]);
+        const { similarProducts } = await api.upload<SimilarAnswer>(
+          SIMILAR,
+          { first: MAX_HITS, metric, threshold: LOOSEST[metric] },
+          [{ variable: 'image', file, name: product.externalId }],
+        );
         hits[metric] = similarProducts.hits.map((h) => ({
           productId: h.product.id,
           externalId: h.product.externalId,
@@ -95,11 +132,23 @@ export async function sampleQueries(count: number): Promise<ActionResult<SampleQ
   }
 }
 
-export async function saveSettings(input: { metric: SimilarityMetric; searchThreshold: number; matchThreshold: number }): Promise<ActionResult<SearchSettings>> {
+export async function saveSettings(input: {
+  metric: SimilarityMetric;
+  searchThreshold: number;
+  matchThreshold: number;
+}): Promise<ActionResult<SearchSettings>> {
   try {
     const { api, can } = await sessionOrThrow();
-    if (!can('SETTINGS_WRITE')) throw new ApiError('This key has no SETTINGS_WRITE scope, which saving settings needs.', 'FORBIDDEN', 403);
-    const { updateSearchSettings } = await api.query<{ updateSearchSettings: SearchSettings }>(UPDATE_SETTINGS, { input });
+    if (!can('SETTINGS_WRITE'))
+      throw new ApiError(
+        'This key has no SETTINGS_WRITE scope, which saving settings needs.',
+        'FORBIDDEN',
+        403,
+      );
+    const { updateSearchSettings } = await api.query<{ updateSearchSettings: SearchSettings }>(
+      UPDATE_SETTINGS,
+      { input },
+    );
     revalidatePath('/tuning');
     revalidatePath('/search');
     return { ok: true, data: updateSearchSettings };

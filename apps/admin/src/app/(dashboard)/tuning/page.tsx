@@ -15,12 +15,17 @@ export default async function TuningPage() {
         <div>
           <h1>Tuning studio</h1>
           <p className="muted">
-            The catalog measures itself: sampled images query the rest, and another image of the same product (or category) counts as a
-            correct hit. Pick the metric and thresholds from what that measures, preview the change, then save.
+            The catalog measures itself: sampled images query the rest, and another image of the
+            same product (or category) counts as a correct hit. Pick the metric and thresholds from
+            what that measures, preview the change, then save.
           </p>
         </div>
       </div>
-      <Studio settings={searchSettings} defaults={session.viewer.model.defaults} canSave={session.can('SETTINGS_WRITE')} />
+      <Studio
+        settings={searchSettings}
+        defaults={session.viewer.model.defaults}
+        canSave={session.can('SETTINGS_WRITE')}
+      />
     </div>
   );
 }

@@ -29,9 +29,21 @@ interface UploadOk {
 }
 
 const MODES: { value: Mode; label: string; hint: string }[] = [
-  { value: 'create', label: 'Create a new product per image', hint: 'Fails for a file whose externalId is already in the catalog.' },
-  { value: 'attach', label: 'Add to existing products', hint: 'Fails for a file whose externalId is not in the catalog.' },
-  { value: 'ensure', label: 'Add to existing products, create missing ones', hint: 'Folders of product photos: any number of images per product.' },
+  {
+    value: 'create',
+    label: 'Create a new product per image',
+    hint: 'Fails for a file whose externalId is already in the catalog.',
+  },
+  {
+    value: 'attach',
+    label: 'Add to existing products',
+    hint: 'Fails for a file whose externalId is not in the catalog.',
+  },
+  {
+    value: 'ensure',
+    label: 'Add to existing products, create missing ones',
+    hint: 'Folders of product photos: any number of images per product.',
+  },
 ];
 
 /** Two requests at a time keep the API's embedder batching without flooding a small server. */
@@ -85,10 +97,20 @@ export function Uploader() {
       const res = await postForm<UploadOk>('/api/upload', form, (p) => {
         patch(item.key, p < 1 ? { progress: p } : { progress: 1, state: 'processing' });
       });
-      if (isErrorBody(res.body) || !res.body) patch(item.key, { state: 'error', error: res.body?.error ?? `HTTP ${res.status}` });
-      else patch(item.key, { state: 'done', progress: 1, productId: res.body.productId, created: res.body.created });
+      if (isErrorBody(res.body) || !res.body)
+        patch(item.key, { state: 'error', error: res.body?.error ?? `HTTP ${res.status}` });
+      else
+        patch(item.key, {
+          state: 'done',
+          progress: 1,
+          productId: res.body.productId,
+          created: res.body.created,
+        });
     } catch (error) {
-      patch(item.key, { state: 'error', error: error instanceof Error ? error.message : String(error) });
+      patch(item.key, {
+        state: 'error',
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
@@ -112,7 +134,15 @@ export function Uploader() {
   }
 
   const counts = useMemo(() => {
-    const c = { total: items.length, queued: 0, done: 0, error: 0, created: 0, attached: 0, active: 0 };
+    const c = {
+      total: items.length,
+      queued: 0,
+      done: 0,
+      error: 0,
+      created: 0,
+      attached: 0,
+      active: 0,
+    };
     for (const it of items) {
       if (it.state === 'queued') c.queued++;
       else if (it.state === 'done') {
@@ -133,7 +163,16 @@ export function Uploader() {
           <legend>For each file</legend>
           {MODES.map((m) => (
             <label key={m.value} className="check">
-              <input type="radio" name="mode" value={m.value} checked={mode === m.value} disabled={running} onChange={() => setMode(m.value)} />
+              <input
+                type="radio"
+                name="mode"
+                value={m.value}
+                checked={mode === m.value}
+                disabled={running}
+                onChange={() => {
+                  setMode(m.value);
+                }}
+              />
               <span>
                 {m.label}
                 <span className="hint" style={{ display: 'block' }}>
@@ -147,17 +186,44 @@ export function Uploader() {
           <fieldset>
             <legend>externalId from the file name</legend>
             <label className="check">
-              <input type="radio" name="rule" value="name" checked={rule === 'name'} disabled={running} onChange={() => setRule('name')} />
+              <input
+                type="radio"
+                name="rule"
+                value="name"
+                checked={rule === 'name'}
+                disabled={running}
+                onChange={() => {
+                  setRule('name');
+                }}
+              />
               Whole name: <code>SKU-1_back.jpg</code> → <code>SKU-1_back</code>
             </label>
             <label className="check">
-              <input type="radio" name="rule" value="prefix" checked={rule === 'prefix'} disabled={running} onChange={() => setRule('prefix')} />
+              <input
+                type="radio"
+                name="rule"
+                value="prefix"
+                checked={rule === 'prefix'}
+                disabled={running}
+                onChange={() => {
+                  setRule('prefix');
+                }}
+              />
               Up to the first underscore: <code>SKU-1_back.jpg</code> → <code>SKU-1</code>
             </label>
           </fieldset>
           <div className="field">
             <label htmlFor="new-category">Category of new products (optional)</label>
-            <input id="new-category" type="text" value={category} disabled={running || mode === 'attach'} onChange={(e) => setCategory(e.target.value)} placeholder="e.g. Sneaker" />
+            <input
+              id="new-category"
+              type="text"
+              value={category}
+              disabled={running || mode === 'attach'}
+              onChange={(e) => {
+                setCategory(e.target.value);
+              }}
+              placeholder="e.g. Sneaker"
+            />
           </div>
         </div>
       </div>
@@ -178,7 +244,10 @@ export function Uploader() {
             </h2>
             <div className="row">
               {counts.error > 0 && !running && (
-                <button type="button" onClick={() => void run(items.filter((i) => i.state === 'error'))}>
+                <button
+                  type="button"
+                  onClick={() => void run(items.filter((i) => i.state === 'error'))}
+                >
                   Retry {counts.error} failed
                 </button>
               )}
@@ -191,7 +260,12 @@ export function Uploader() {
               >
                 Clear finished
               </button>
-              <button type="button" className="primary" disabled={running || counts.queued === 0} onClick={() => void run(items.filter((i) => i.state === 'queued'))}>
+              <button
+                type="button"
+                className="primary"
+                disabled={running || counts.queued === 0}
+                onClick={() => void run(items.filter((i) => i.state === 'queued'))}
+              >
                 {running ? (
                   <>
                     <span className="spinner" aria-hidden="true" /> Uploading…
@@ -204,7 +278,11 @@ export function Uploader() {
           </div>
 
           {finished && (
-            <div role="status" className={`alert ${counts.error ? 'warn' : 'ok'}`} data-testid="upload-summary">
+            <div
+              role="status"
+              className={`alert ${counts.error ? 'warn' : 'ok'}`}
+              data-testid="upload-summary"
+            >
               <div className="summary">
                 <div>
                   <strong>{counts.done}</strong> uploaded
@@ -232,7 +310,12 @@ export function Uploader() {
             {items.map((it) => {
               const id = idOf(it.file);
               return (
-                <li key={it.key} className="upload-item" data-state={it.state} data-file={it.file.name}>
+                <li
+                  key={it.key}
+                  className="upload-item"
+                  data-state={it.state}
+                  data-file={it.file.name}
+                >
                   <img src={it.preview} alt="" />
                   <div style={{ minWidth: 0 }}>
                     <div className="name" title={it.file.webkitRelativePath || it.file.name}>
@@ -254,7 +337,14 @@ export function Uploader() {
                     {it.state === 'queued' && <span className="muted small">Queued</span>}
                     {it.state === 'uploading' && (
                       <>
-                        <div className="progress" role="progressbar" aria-label={`Uploading ${it.file.name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(it.progress * 100)}>
+                        <div
+                          className="progress"
+                          role="progressbar"
+                          aria-label={`Uploading ${it.file.name}`}
+                          aria-valuemin={0}
+                          aria-valuemax={100}
+                          aria-valuenow={Math.round(it.progress * 100)}
+                        >
                           <span style={{ width: `${Math.round(it.progress * 100)}%` }} />
                         </div>
                         <span className="small muted">{Math.round(it.progress * 100)}%</span>

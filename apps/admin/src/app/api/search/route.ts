@@ -5,12 +5,19 @@ import { ApiError } from '@/server/graphql';
 import { SIMILAR } from '@/server/queries';
 import { assertSameOrigin, errorResponse, fileField } from '@/server/route-helpers';
 import { sessionOrThrow } from '@/server/session';
+import { textField } from '@/lib/form-data';
 
 interface SimilarAnswer {
   similarProducts: {
     model: string;
     tookMs: number;
-    hits: { score: number; distance: number; verdict: MatchVerdict; product: { id: string; externalId: string; title: string; category: string | null }; image: { sha256: string } }[];
+    hits: {
+      score: number;
+      distance: number;
+      verdict: MatchVerdict;
+      product: { id: string; externalId: string; title: string; category: string | null };
+      image: { sha256: string };
+    }[];
   };
 }
 
@@ -20,11 +27,17 @@ export interface SearchAnswer {
   hits: Record<SimilarityMetric, Hit[]>;
 }
 
-function parseRegion(value: FormDataEntryValue | null) {
-  if (value == null || value === '') return undefined;
-  const r = JSON.parse(String(value)) as Record<string, unknown>;
+function parseRegion(value: string) {
+  if (value === '') return undefined;
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(value) as Record<string, unknown>;
+  } catch {
+    throw new ApiError('region must be JSON', 'BAD_USER_INPUT', 400);
+  }
   const ints = ['x', 'y', 'width', 'height'].map((k) => r[k]);
-  if (!ints.every((v) => typeof v === 'number' && Number.isInteger(v))) throw new ApiError('region must have integer x, y, width, height', 'BAD_USER_INPUT', 400);
+  if (!ints.every((v) => typeof v === 'number' && Number.isInteger(v)))
+    throw new ApiError('region must have integer x, y, width, height', 'BAD_USER_INPUT', 400);
   const [x, y, width, height] = ints as number[];
   return { x, y, width, height };
 }
@@ -39,12 +52,14 @@ export async function POST(req: Request): Promise<NextResponse> {
     const { api } = await sessionOrThrow();
     const form = await req.formData();
     const file = fileField(form, 'image');
-    const region = parseRegion(form.get('region'));
+    const region = parseRegion(textField(form, 'region'));
     const answers = await Promise.all(
       METRICS.map((metric) =>
-        api.upload<SimilarAnswer>(SIMILAR, { first: MAX_HITS, metric, threshold: LOOSEST[metric], ...(region ? { region } : {}) }, [
-          { variable: 'image', file, name: file.name || 'photo' },
-        ]),
+        api.upload<SimilarAnswer>(
+          SIMILAR,
+          { first: MAX_HITS, metric, threshold: LOOSEST[metric], ...(region ? { region } : {}) },
+          [{ variable: 'image', file, name: file.name || 'photo' }],
+        ),
       ),
     );
     const toHits = (a: SimilarAnswer): Hit[] =>
@@ -61,7 +76,10 @@ export async function POST(req: Request): Promise<NextResponse> {
     const [cosine, euclidean] = answers as [SimilarAnswer, SimilarAnswer];
     const body: SearchAnswer = {
       model: cosine.similarProducts.model,
-      tookMs: { COSINE: cosine.similarProducts.tookMs, EUCLIDEAN: euclidean.similarProducts.tookMs },
+      tookMs: {
+        COSINE: cosine.similarProducts.tookMs,
+        EUCLIDEAN: euclidean.similarProducts.tookMs,
+      },
       hits: { COSINE: toHits(cosine), EUCLIDEAN: toHits(euclidean) },
     };
     return NextResponse.json(body);

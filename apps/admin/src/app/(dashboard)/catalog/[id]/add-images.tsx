@@ -54,11 +54,15 @@ export function AddImages({ productId }: { productId: string }) {
             <li key={i} className="row small" style={{ justifyContent: 'space-between' }}>
               <span className="mono">{it.name}</span>
               {it.error ? (
-                <span className="status-text error" role="alert">{it.error}</span>
+                <span className="status-text error" role="alert">
+                  {it.error}
+                </span>
               ) : it.done ? (
                 <span className="status-text done">Added</span>
               ) : (
-                <span className="muted">{it.progress < 1 ? `Uploading ${Math.round(it.progress * 100)}%` : 'Embedding…'}</span>
+                <span className="muted">
+                  {it.progress < 1 ? `Uploading ${Math.round(it.progress * 100)}%` : 'Embedding…'}
+                </span>
               )}
             </li>
           ))}

@@ -19,7 +19,8 @@ export function DeleteProduct({ id, title }: { id: string; title: string }) {
       }}
     >
       <p>
-        <strong>{title}</strong> and all its images will be removed from the catalog and from search. This cannot be undone.
+        <strong>{title}</strong> and all its images will be removed from the catalog and from
+        search. This cannot be undone.
       </p>
     </ConfirmButton>
   );

@@ -15,11 +15,14 @@ export const metadata: Metadata = { title: 'Product' };
 export default async function ProductPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const session = await requireSession();
-  const { product } = await session.api.query<{ product: Product | null }>(PRODUCT, { id }).catch((error: unknown) => {
-    // A malformed id is "not found" to the API too.
-    if (error instanceof Error && 'code' in error && error.code === 'NOT_FOUND') return { product: null };
-    throw error;
-  });
+  const { product } = await session.api
+    .query<{ product: Product | null }>(PRODUCT, { id })
+    .catch((error: unknown) => {
+      // A malformed id is "not found" to the API too.
+      if (error instanceof Error && 'code' in error && error.code === 'NOT_FOUND')
+        return { product: null };
+      throw error;
+    });
   if (!product) notFound();
   const canWrite = session.can('CATALOG_WRITE');
 
@@ -32,27 +35,38 @@ export default async function ProductPage({ params }: { params: Promise<{ id: st
           </p>
           <h1>{product.title}</h1>
           <p className="muted">
-            <span className="mono">{product.externalId}</span> · {product.category ?? 'no category'} · {formatPrice(product.price, product.currency)} ·
+            <span className="mono">{product.externalId}</span> · {product.category ?? 'no category'}
+            {product.price != null && <> · {formatPrice(product.price, product.currency)}</>} ·
             updated {formatDate(product.updatedAt)}
           </p>
         </div>
         {canWrite && <DeleteProduct id={product.id} title={product.title} />}
       </div>
-      {!canWrite && <div className="alert warn">This key has no CATALOG_WRITE scope: the product is read-only here.</div>}
+      {!canWrite && (
+        <div className="alert warn">
+          This key has no CATALOG_WRITE scope: the product is read-only here.
+        </div>
+      )}
 
       <div className="detail">
         <section className="panel stack" aria-labelledby="images-h">
           <h2 id="images-h">
             Images <span className="muted small">({product.images.length})</span>
           </h2>
-          {product.images.length === 0 && <p className="muted">No images yet: this product cannot be found by picture.</p>}
+          {product.images.length === 0 && (
+            <p className="muted">No images yet: this product cannot be found by picture.</p>
+          )}
           <ul className="image-strip" style={{ listStyle: 'none', margin: 0, padding: 0 }}>
             {product.images.map((img, i) => (
               <li key={img.id}>
                 <figure className="image-tile" style={{ margin: 0 }}>
                   <div className="thumb">
                     <a href={`/images/${img.sha256}`} target="_blank" rel="noreferrer">
-                      <img src={`/images/${img.sha256}?w=256`} alt={`${product.title}, image ${i + 1}`} loading="lazy" />
+                      <img
+                        src={`/images/${img.sha256}?w=256`}
+                        alt={`${product.title}, image ${i + 1}`}
+                        loading="lazy"
+                      />
                     </a>
                   </div>
                   <figcaption>
@@ -60,7 +74,9 @@ export default async function ProductPage({ params }: { params: Promise<{ id: st
                       {img.width}×{img.height} · {formatBytes(img.byteSize)}
                       {img.status !== 'READY' && <span className="badge">{img.status}</span>}
                     </span>
-                    {canWrite && <RemoveImage productId={product.id} imageId={img.id} index={i + 1} />}
+                    {canWrite && (
+                      <RemoveImage productId={product.id} imageId={img.id} index={i + 1} />
+                    )}
                   </figcaption>
                 </figure>
               </li>

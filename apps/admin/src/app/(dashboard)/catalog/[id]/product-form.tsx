@@ -2,19 +2,28 @@
 
 import { useActionState } from 'react';
 import type { Product } from '@/lib/types';
+import { useHydrated } from '@/components/use-hydrated';
 import { updateProduct, type ProductFormState } from '../actions';
 
 export function ProductForm({ product, readOnly }: { product: Product; readOnly: boolean }) {
-  const [state, action, pending] = useActionState<ProductFormState, FormData>(updateProduct.bind(null, product.id), {});
+  const [state, action, pending] = useActionState<ProductFormState, FormData>(
+    updateProduct.bind(null, product.id),
+    {},
+  );
+  const ready = useHydrated();
   const invalid = (name: string) => (state.field === name ? true : undefined);
-  const field = (name: keyof Product & string, label: string, props: Record<string, unknown> = {}) => (
+  const field = (
+    name: 'title' | 'externalId' | 'category' | 'url' | 'price' | 'currency',
+    label: string,
+    props: Record<string, unknown> = {},
+  ) => (
     <div className="field">
       <label htmlFor={`p-${name}`}>{label}</label>
       <input
         id={`p-${name}`}
         name={name}
         type="text"
-        defaultValue={product[name] == null ? '' : String(product[name] as string | number)}
+        defaultValue={product[name] ?? ''}
         readOnly={readOnly}
         aria-invalid={invalid(name)}
         {...props}
@@ -22,7 +31,12 @@ export function ProductForm({ product, readOnly }: { product: Product; readOnly:
     </div>
   );
   return (
-    <form action={action} className="stack" aria-label="Edit product">
+    <form
+      action={action}
+      className="stack"
+      aria-label="Edit product"
+      data-ready={ready || undefined}
+    >
       {field('title', 'Title', { required: true })}
       {field('externalId', 'External id (SKU)', { required: true, className: 'mono' })}
       <div className="grid-2">
@@ -46,7 +60,12 @@ export function ProductForm({ product, readOnly }: { product: Product; readOnly:
       </div>
       <div className="field">
         <label htmlFor="p-description">Description</label>
-        <textarea id="p-description" name="description" defaultValue={product.description ?? ''} readOnly={readOnly} />
+        <textarea
+          id="p-description"
+          name="description"
+          defaultValue={product.description ?? ''}
+          readOnly={readOnly}
+        />
       </div>
       <div aria-live="polite">
         {state.error && (

@@ -4,7 +4,15 @@ import { useRouter } from 'next/navigation';
 import { ConfirmButton } from '@/components/confirm-button';
 import { removeImage } from '../actions';
 
-export function RemoveImage({ productId, imageId, index }: { productId: string; imageId: string; index: number }) {
+export function RemoveImage({
+  productId,
+  imageId,
+  index,
+}: {
+  productId: string;
+  imageId: string;
+  index: number;
+}) {
   const router = useRouter();
   return (
     <ConfirmButton
@@ -19,7 +27,9 @@ export function RemoveImage({ productId, imageId, index }: { productId: string; 
         return null;
       }}
     >
-      <p>The image leaves the product and search. Other products using the same picture keep theirs.</p>
+      <p>
+        The image leaves the product and search. Other products using the same picture keep theirs.
+      </p>
     </ConfirmButton>
   );
 }
