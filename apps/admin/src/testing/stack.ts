@@ -62,7 +62,9 @@ export async function buildAdmin(): Promise<void> {
   const turbo = path.join(REPO_ROOT, 'node_modules', '.bin', 'turbo');
   await run(turbo, ['run', 'build', '--filter=@lookalike/admin', '--output-logs=errors-only'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+    // NODE_ENV as `npm start` has it (Vitest sets "test"): a production build, and one
+    // Turborepo cache entry for both.
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
   });
 }
 
