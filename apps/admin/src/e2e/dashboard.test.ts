@@ -94,6 +94,7 @@ describe.runIf(haveChromium || process.env.CI)(
         await page.dispatchEvent(selector, type, { dataTransfer: transfer });
     };
     const shot = async (name: string, fullPage = false) => {
+      await page.mouse.move(0, 0); // no hover highlight in the picture
       await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
     };
 
@@ -246,7 +247,7 @@ describe.runIf(haveChromium || process.env.CI)(
       expect(await broken.getAttribute('data-state')).toBe('error');
       expect(await broken.getByRole('alert').textContent()).toMatch(/image/i);
       expect(await page.locator('.upload-item[data-state="done"]').count()).toBe(3);
-      await shot('upload');
+      await shot('upload', true);
 
       // The failed file left nothing behind; the others are products with their image.
       const missing = await stack.client.query<{ productByExternalId: null }>(
@@ -481,6 +482,19 @@ describe.runIf(haveChromium || process.env.CI)(
       await page.goto(url('/keys'));
       await page.waitForURL(/\/signin$/);
       expect((await page.request.get(url(`/images/${sha}?w=128`))).status()).toBe(401);
+    });
+
+    it('says plainly when the API is down', async () => {
+      await page.getByLabel('API key').fill(stack.key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/catalog$/);
+      await stack.api.close();
+      await page.goto(url('/catalog'));
+      await page.getByRole('heading', { name: 'The API is not answering' }).waitFor();
+      expect(await page.locator('.alert.error').textContent()).toContain(
+        `${stack.apiUrl} is not reachable`,
+      );
+      // No page threw and no request failed with a server error in the whole run.
       expect(pageErrors).toEqual([]);
     });
   },

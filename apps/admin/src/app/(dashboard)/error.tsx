@@ -11,7 +11,10 @@ export default function DashboardError({
     <div className="stack" style={{ maxWidth: 640 }}>
       <h1>This page could not load</h1>
       <div role="alert" className="alert error">
-        {error.message || 'The dashboard server hit an error.'}
+        {/* In production Next.js replaces server errors' messages; the digest finds it in the log. */}
+        {error.digest
+          ? 'The dashboard server hit an error while building this page.'
+          : error.message}
         {error.digest && (
           <div className="small muted">
             Reference {error.digest} (in the dashboard server&apos;s log).

@@ -232,7 +232,7 @@ export function Uploader() {
         <p>
           <strong>Drop images or folders here</strong>
           <br />
-          JPEG, PNG, WebP, GIF or AVIF; files are checked by the API, one by one.
+          JPEG, PNG, WebP, GIF, TIFF or AVIF; the API checks each file.
         </p>
       </Dropzone>
 
@@ -270,8 +270,10 @@ export function Uploader() {
                   <>
                     <span className="spinner" aria-hidden="true" /> Uploading…
                   </>
-                ) : (
+                ) : counts.queued ? (
                   `Upload ${counts.queued} ${counts.queued === 1 ? 'file' : 'files'}`
+                ) : (
+                  'Nothing to upload'
                 )}
               </button>
             </div>
@@ -316,7 +318,14 @@ export function Uploader() {
                   data-state={it.state}
                   data-file={it.file.name}
                 >
-                  <img src={it.preview} alt="" />
+                  <img
+                    src={it.preview}
+                    alt=""
+                    onError={(e) => {
+                      // Not an image the browser can show either: keep the slot, drop the icon.
+                      e.currentTarget.style.visibility = 'hidden';
+                    }}
+                  />
                   <div style={{ minWidth: 0 }}>
                     <div className="name" title={it.file.webkitRelativePath || it.file.name}>
                       {it.file.webkitRelativePath || it.file.name}
