@@ -388,6 +388,34 @@ describe.runIf(haveChromium || process.env.CI)(
       expect(total).toBeGreaterThan(after);
     });
 
+    it('draws a region on the photo and searches only that part', async () => {
+      const photo = page.locator('.query-image');
+      const box = await photo.boundingBox();
+      if (!box) throw new Error('the query photo is not on screen');
+      const searched = page.waitForRequest((r) => r.url().endsWith('/api/search'));
+      await page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.1);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 5 });
+      await page.mouse.up();
+      await searched;
+      await page.getByTestId('result-summary').waitFor();
+      // The region is in the photo's own pixels (256 x 256 here), not the screen's.
+      const summary = (await page.locator('.query-image + details summary').textContent()) ?? '';
+      const [, width, height, x, y] = (/Region (\d+)×(\d+) at (\d+),(\d+)/.exec(summary) ?? []).map(
+        Number,
+      );
+      expect(x).toBeCloseTo(26, -1);
+      expect(y).toBeCloseTo(26, -1);
+      expect(width).toBeCloseTo(128, -1);
+      expect(height).toBeCloseTo(154, -1);
+      // A crop is not the uploaded picture any more: its best hit is no longer EXACT.
+      expect(await page.locator('.hit').first().locator('.badge').textContent()).not.toBe('EXACT');
+      expect(
+        Number(/score([\d.]+)/.exec((await page.locator('.hit').first().textContent()) ?? '')?.[1]),
+      ).toBeLessThan(0.9999);
+      expect(await page.locator('.hit').count()).toBeGreaterThan(0);
+    });
+
     it('tuning studio: evaluates both metrics, picks a threshold, previews, saves, and the API has it', async () => {
       await page.goto(url('/tuning'));
       const cosine = page.locator('[data-metric="COSINE"]');
