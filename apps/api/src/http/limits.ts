@@ -27,8 +27,11 @@ export interface QueryLimits {
 /**
  * Deep enough for every real query (products -> edges -> node -> images -> url is 5), far from
  * what a cyclic abuse query needs; aliases and complexity bound the fan-out of one request.
+ * Complexity counts a field 1, a list `first` times its items, a product's images 5 times: a
+ * full page of 100 products with every field and their images is about 4,000; 20,000 allows a
+ * few such pages in one request and no more.
  */
-export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxAliases: 30, maxComplexity: 5000 };
+export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxAliases: 30, maxComplexity: 20_000 };
 
 function depthOf(
   set: SelectionSetNode | undefined,

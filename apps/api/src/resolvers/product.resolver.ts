@@ -17,7 +17,7 @@ import { CreateProductInput, UpdateProductInput } from '../inputs/product.input.
 import { toProductImage } from '../services/catalog.service.js';
 import type { Services } from '../services/index.js';
 import { ApiScope } from '../types/enums.js';
-import { Product, ProductConnection, ProductImage } from '../types/product.type.js';
+import { CategoryCount, Product, ProductConnection, ProductImage } from '../types/product.type.js';
 import { ProductsArgs } from './args.js';
 
 @Resolver(() => Product)
@@ -52,8 +52,16 @@ export class ProductResolver {
     return this.services.catalog.getByExternalId(ctx.principal.merchantId, externalId);
   }
 
+  @Authorized(ApiScope.SEARCH)
+  @Query(() => [CategoryCount], {
+    description: 'Categories in use, most products first (for filters).',
+  })
+  categories(@Ctx() ctx: Context): Promise<CategoryCount[]> {
+    return this.services.catalog.categories(ctx.principal.merchantId);
+  }
+
   @FieldResolver(() => [ProductImage], {
-    complexity: ({ childComplexity }) => 10 * childComplexity,
+    complexity: ({ childComplexity }) => 5 * childComplexity,
   })
   async images(@Root() product: Product, @Ctx() ctx: Context): Promise<ProductImage[]> {
     const images = await ctx.imagesByProduct.load(product.id);

@@ -134,6 +134,10 @@ export class CatalogService {
     };
   }
 
+  categories(merchantId: string): Promise<{ category: string; count: number }[]> {
+    return this.db.products.categories(merchantId);
+  }
+
   async get(merchantId: string, id: string): Promise<Product | null> {
     const p = await this.db.products.get(merchantId, id);
     return p ? toProduct(p) : null;

@@ -62,7 +62,7 @@ export class GraphQLClient {
     entries.forEach(([, file], i) => {
       form.append(
         String(i),
-        new Blob([file.bytes], { type: file.type ?? 'application/octet-stream' }),
+        new Blob([Buffer.from(file.bytes)], { type: file.type ?? 'application/octet-stream' }),
         file.name ?? `file${i}`,
       );
     });

@@ -75,6 +75,15 @@ export class Product {
   updatedAt!: Date;
 }
 
+@ObjectType({ description: 'A category of the catalog and how many products it has.' })
+export class CategoryCount {
+  @Field(() => String)
+  category!: string;
+
+  @Field(() => Int)
+  count!: number;
+}
+
 @ObjectType()
 export class PageInfo {
   @Field(() => Boolean)
