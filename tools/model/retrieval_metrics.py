@@ -17,12 +17,13 @@ def _topk_chunks(q: torch.Tensor, g: torch.Tensor, k: int, exclude_self: bool, c
 
 
 def retrieval_metrics(q: torch.Tensor, ql: torch.Tensor, g: torch.Tensor | None = None,
-                      gl: torch.Tensor | None = None) -> dict:
+                      gl: torch.Tensor | None = None, exclude_same_index: bool = False) -> dict:
     """Recall@1/@10 (a relevant item among the top k) and mAP@R (Musgrave et al. 2020: R = number
     of relevant gallery items, AP over the top R). Relevance = same category. Without a gallery
-    the queries are searched against each other, leaving the query itself out."""
-    leave_one_out = g is None
-    if leave_one_out:
+    the queries are searched against each other, leaving the query itself out;
+    `exclude_same_index` leaves gallery row i out for query i (e.g. the photo's own product)."""
+    leave_one_out = g is None or exclude_same_index
+    if g is None:
         g, gl = q, ql
     assert gl is not None
     counts = torch.bincount(gl, minlength=int(max(gl.max(), ql.max())) + 1)

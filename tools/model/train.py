@@ -104,11 +104,20 @@ class BasicBlock(nn.Module):
 class FashionResNet(nn.Module):
     """CIFAR-style ResNet for 1x28x28 input: stages at 28, 14 and 7 px, global average pool, a
     linear projection to the embedding and a BatchNorm on it (a "BNNeck", which helps the cosine
-    classifier). The ONNX graph ends before L2 normalisation; the manifest asks the runtime to
-    normalise, like any other model."""
+    classifier).
 
-    def __init__(self, widths=(32, 64, 128), blocks=(2, 2, 2), dims: int = 128):
+    With `instance_dims` > 0 the embedding has two parts: the first dims - instance_dims carry
+    the category (trained by the cosine classifier only), the last instance_dims tell items apart
+    (trained by InfoNCE only). Each part is L2-normalised and weighted so that
+    cosine = (1 - share) * category similarity + share * item similarity: categories stay tight
+    clusters (mAP@R) while the same item still scores above other items of its category
+    (matching). The ONNX graph outputs this final, unit-length vector."""
+
+    def __init__(self, widths=(32, 64, 128), blocks=(2, 2, 2), dims: int = 128, instance_dims: int = 0,
+                 instance_share: float = 0.2):
         super().__init__()
+        self.instance_dims = instance_dims
+        self.instance_share = instance_share
         self.stem = nn.Sequential(nn.Conv2d(1, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
         layers, cin = [], widths[0]
         for i, (w, n) in enumerate(zip(widths, blocks)):
@@ -131,6 +140,30 @@ class FashionResNet(nn.Module):
         x = self.layers(self.stem(x))
         x = x.mean(dim=(2, 3))
         return self.neck(self.proj(x))
+
+    def split(self, e):
+        """(category part, item part) of a raw embedding; the item part is None when not split."""
+        if not self.instance_dims:
+            return e, None
+        return e[:, : -self.instance_dims], e[:, -self.instance_dims :]
+
+    def embedding(self, x):
+        cat, item = self.split(self(x))
+        if item is None:
+            return F.normalize(cat)
+        return torch.cat([math.sqrt(1 - self.instance_share) * F.normalize(cat),
+                          math.sqrt(self.instance_share) * F.normalize(item)], 1)
+
+
+class Exported(nn.Module):
+    """What the ONNX file computes: the final embedding."""
+
+    def __init__(self, model: FashionResNet):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.embedding(x)
 
 
 # -------------------------------------------------------------------------------- augmentation
@@ -238,7 +271,7 @@ def info_nce(a, b, tau):
 @torch.no_grad()
 def embed(model, x, mean, std, batch=1000):
     model.eval()
-    out = [F.normalize(model((x[i : i + batch] - mean) / std)) for i in range(0, x.shape[0], batch)]
+    out = [model.embedding((x[i : i + batch] - mean) / std) for i in range(0, x.shape[0], batch)]
     return torch.cat(out)
 
 
@@ -281,6 +314,13 @@ def main():
     ap.add_argument("--scale", type=float, default=20.0, help="CosFace scale (1 / temperature)")
     ap.add_argument("--margin", type=float, default=0.1, help="CosFace additive margin")
     ap.add_argument("--instance-weight", type=float, default=0.5)
+    ap.add_argument("--late-epoch", type=int, default=99,
+                    help="from this (1-based) epoch on, the InfoNCE weight is --late-instance-weight (default: never)")
+    ap.add_argument("--late-instance-weight", type=float, default=0.1)
+    ap.add_argument("--instance-dims", type=int, default=32,
+                    help="> 0: the last N dims are a separate item part trained by InfoNCE only")
+    ap.add_argument("--instance-share", type=float, default=0.2,
+                    help="weight of the item part's cosine in the final cosine")
     ap.add_argument("--tau", type=float, default=0.2, help="InfoNCE temperature")
     ap.add_argument("--photo-fraction", type=float, default=0.6)
     ap.add_argument("--threads", type=int, default=2)
@@ -321,8 +361,8 @@ def main():
 
     widths = tuple(int(v) for v in args.widths.split(","))
     blocks = tuple(int(v) for v in args.blocks.split(","))
-    model = FashionResNet(widths, blocks, args.dims)
-    head = CosFace(args.dims, 10, args.scale, args.margin)
+    model = FashionResNet(widths, blocks, args.dims, args.instance_dims, args.instance_share)
+    head = CosFace(args.dims - args.instance_dims, 10, args.scale, args.margin)
     decay, no_decay = [], []
     for n_, p in model.named_parameters():
         (decay if p.ndim > 1 else no_decay).append(p)
@@ -345,9 +385,12 @@ def main():
         ck = torch.load(ckpt_path)
         # Resume only a run with the same recipe (paths and export flags may differ).
         recipe = ("epochs", "batch", "lr", "wd", "widths", "blocks", "dims", "scale", "margin",
-                  "instance_weight", "tau", "seed", "bf16", "photo_fraction", "data")
-        same = lambda a: {k: a.get(k) for k in recipe}  # noqa: E731
-        if same(ck["args"]) == same({k: str(v) for k, v in vars(args).items()}):
+                  "instance_weight", "tau", "seed", "bf16", "photo_fraction", "data",
+                  "late_epoch", "late_instance_weight", "instance_dims", "instance_share")
+        now = {k: str(v) for k, v in vars(args).items()}
+        # Keys a checkpoint predates are not compared (its epochs ran before they mattered).
+        same = lambda a: {k: a.get(k) for k in recipe if k in ck["args"]}  # noqa: E731
+        if same(ck["args"]) == same(now):
             model.load_state_dict(ck["model"]); head.load_state_dict(ck["head"]); opt.load_state_dict(ck["opt"])
             start_epoch, history, train_seconds = ck["epoch"], ck["history"], ck["train_seconds"]
             log(f"resumed after epoch {start_epoch}")
@@ -378,9 +421,13 @@ def main():
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(args.bf16)):
                 e = model(inp)
             e = e.float()
-            cls = head(e, torch.cat([y, y]))
-            inst = info_nce(e[: len(idx)], e[len(idx) :], args.tau)
-            loss = cls + args.instance_weight * inst
+            cat, item = model.split(e)
+            if item is None:
+                item = cat
+            cls = head(cat, torch.cat([y, y]))
+            inst = info_nce(item[: len(idx)], item[len(idx) :], args.tau)
+            weight = args.instance_weight if epoch + 1 < args.late_epoch else args.late_instance_weight
+            loss = cls + weight * inst
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -394,7 +441,7 @@ def main():
                 log(f"epoch {epoch + 1} step {i + 1}/{steps_per_epoch} cls {running[0] / (i + 1):.3f} inst {running[1] / (i + 1):.3f} lr {lr_at(step):.4f}")
         train_seconds += time.time() - t0
         entry = {"epoch": epoch + 1, "cls": running[0] / steps_per_epoch, "inst": running[1] / steps_per_epoch, "seconds": time.time() - t0}
-        if (epoch + 1) % 3 == 0 or epoch + 1 == args.epochs:
+        if (epoch + 1) % 3 == 0 or epoch + 1 >= args.late_epoch:
             ve = embed(model, val_x, mean, std)
             vm = retrieval_metrics(ve, val_y)
             vp = instance_recall(embed(model, photo_views(val_x, 7), mean, std), ve)
@@ -416,7 +463,7 @@ def finish(args, model, mean, std, tr_x, tr_y, is_val, fit_x, fit_y, val_x, val_
     log("exporting ONNX")
     onnx_path = out / "model.onnx"
     torch.onnx.export(
-        model, torch.zeros(1, 1, 28, 28), str(onnx_path), input_names=["image"], output_names=["embedding"],
+        Exported(model).eval(), torch.zeros(1, 1, 28, 28), str(onnx_path), input_names=["image"], output_names=["embedding"],
         dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}}, opset_version=13, do_constant_folding=True,
     )
     import onnx
@@ -498,7 +545,7 @@ def finish(args, model, mean, std, tr_x, tr_y, is_val, fit_x, fit_y, val_x, val_
     manifest = {
         "id": "fashion-resnet",
         "version": 1,
-        "description": "ResNet (6 residual blocks, 16-64-128 channels) trained here on Fashion-MNIST for product retrieval: 128-d L2-normalised embeddings. Retrain: tools/model/train.py.",
+        "description": "ResNet (6 residual blocks, 16-64-128 channels) trained here on Fashion-MNIST for product retrieval: 128-d L2-normalised embeddings; dims 0-95 carry the category (weight 0.8 of the cosine), dims 96-127 tell items apart (0.2). Retrain: tools/model/train.py.",
         "license": "Apache-2.0 (weights trained from Fashion-MNIST, MIT)",
         "file": "model.onnx",
         "sha256": sha256(onnx_path),
@@ -572,7 +619,7 @@ def write_parity(out: Path, model, mean, std, te_img, te_y, seed):
             arr = np.round(arr[..., :3] * a + 255.0 * (1 - a)).astype(np.uint8)
         x = torch.from_numpy(preprocess(arr))[None, None]
         with torch.no_grad():
-            e = F.normalize(model((x - mean) / std))[0]
+            e = model.embedding((x - mean) / std)[0]
         refs.append({"file": name, "label": CLASSES[int(te_y[i])], "testIndex": i, "embedding": [round(float(t), 7) for t in e]})
     (pdir / "reference.json").write_text(json.dumps({"model": "fashion-resnet", "version": 1, "images": refs}) + "\n")
     return {"images": len(refs), "requirement": "cosine >= 0.999 between PyTorch and @lookalike/inference"}
