@@ -14,13 +14,17 @@ export type Metric = 'cosine' | 'euclidean';
 export type NearestStrategy = 'auto' | 'index' | 'exact';
 
 /**
- * hnsw.ef_search: how many candidates each HNSW search keeps. pgvector's default is 40. At 100,
- * bench/nearest.ts measured recall@10 >= 0.99 on 50k clustered 128-d vectors for both metrics,
- * on PGlite and native Postgres, at well under twice the latency of 40 (docs/benchmarks.md,
- * section "nearest"); below ~60 recall drops under 0.97 on the same data. A query asking for
- * more than this many neighbours raises it to k (pgvector's ceiling is 1000).
+ * hnsw.ef_search: how many candidates each HNSW search keeps (pgvector's default is 40).
+ * Chosen with bench/nearest.ts on 50k clustered 128-d vectors (m = 16, ef_construction = 64),
+ * both metrics, PGlite and native Postgres, 2-core machine, two runs (HNSW builds are not
+ * deterministic; docs/benchmarks.md, 2026-11-28): recall@10 was 0.947-0.962 at 40,
+ * 0.976-0.993 at 100, 0.988-0.9995 at 200 and 0.9955-0.9985 at 400, with median latency
+ * 1.3-2.5 ms at 40-100, 1.6-3.1 ms at 200 and 1.9-3.0 ms at 400 (per-query overhead dominates
+ * the graph walk at this size). 200 keeps recall@10 near 0.99 for well under a millisecond more
+ * than 100; raise it (per query: `efSearch`) for larger catalogs. A query asking for more than
+ * this many neighbours raises it to k (pgvector's ceiling is 1000).
  */
-export const HNSW_EF_SEARCH = 100;
+export const HNSW_EF_SEARCH = 200;
 
 /** The most neighbours one query returns; also pgvector's ceiling for ef_search. */
 export const MAX_NEAREST_K = 1000;
