@@ -333,6 +333,19 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
       const search = await api.upload<SimilarData>(SIMILAR, { first: 5 }, { image: png(photo) });
       expect(search.data?.similarProducts.hits.map((h) => h.product.externalId)).toContain('API-1');
 
+      // An image whose vector is missing (a failed write, a model added later) is embedded
+      // again when the same bytes are added again, instead of being taken as done.
+      const merchantId = t.server.bootstrap.merchantId;
+      const imageId = added.data?.addProductImage.id as string;
+      expect(await t.db.embeddings.delete(merchantId, imageId)).toBe(1);
+      const again = await api.upload<{ addProductImage: { id: string; status: string } }>(
+        `mutation($productId: ID!, $image: Upload!) { addProductImage(productId: $productId, image: $image) { id status } }`,
+        { productId: id },
+        { image: png(photo) },
+      );
+      expect(again.data?.addProductImage).toEqual({ id: imageId, status: 'READY' });
+      expect(await t.db.embeddings.get(merchantId, 'fashion-resnet-v1', imageId)).toHaveLength(128);
+
       const updated = await api.query<{ updateProduct: Record<string, unknown> }>(
         `mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { title price description } }`,
         { id, input: { title: 'Canvas tote bag', price: null } },

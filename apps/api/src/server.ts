@@ -1,4 +1,3 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -14,7 +13,6 @@ import {
 } from '@lookalike/inference';
 import express, { type ErrorRequestHandler, type Request } from 'express';
 import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
-import sharp from 'sharp';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { createContext, type Context } from './context.js';
 import type { ApiConfig } from './env.js';
@@ -29,7 +27,7 @@ import {
 import { RateLimiter } from './http/rate-limit.js';
 import { createSchema } from './schema/build-schema.js';
 import { createServices, type Services } from './services/index.js';
-import { ImageStore } from './storage/image-store.js';
+import { ImageStore, THUMBNAIL_WIDTHS } from './storage/image-store.js';
 
 export interface Logger {
   info(message: string): void;
@@ -63,8 +61,6 @@ export interface ApiServer {
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
 }
-
-const THUMBNAIL_WIDTHS = new Set([64, 128, 256, 512]);
 
 /** The bundled model id or a model directory/manifest path. */
 function modelLocation(model: string): string {
@@ -144,16 +140,20 @@ export async function createServer(options: CreateServerOptions): Promise<ApiSer
     res.json({ status: 'ok' });
   });
 
+  // Applied migrations stay applied: once they are all in, probes only ping the database
+  // instead of reading and hashing every migration file each time.
+  let migrationsApplied = false;
   app.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};
     try {
       await db.ping();
       checks.database = 'ok';
-      const status = await db.migrationStatus();
-      checks.migrations =
-        status.pending.length === 0 && status.modified.length === 0
-          ? 'ok'
-          : `pending: ${status.pending.join(', ')}`;
+      if (!migrationsApplied) {
+        const status = await db.migrationStatus();
+        migrationsApplied = status.pending.length === 0 && status.modified.length === 0;
+        if (!migrationsApplied) checks.migrations = `pending: ${status.pending.join(', ')}`;
+      }
+      if (migrationsApplied) checks.migrations = 'ok';
     } catch (error) {
       checks.database = `unreachable: ${error instanceof Error ? error.message : String(error)}`;
     }
@@ -165,34 +165,19 @@ export async function createServer(options: CreateServerOptions): Promise<ApiSer
   app.get('/images/:sha256', async (req, res, next) => {
     try {
       const sha256 = req.params.sha256;
-      const original = await store.get(sha256);
-      if (!original) {
+      const width = req.query.w === undefined ? undefined : Number(req.query.w);
+      if (width !== undefined && !THUMBNAIL_WIDTHS.includes(width)) {
+        res.status(400).json({ error: `w must be one of ${THUMBNAIL_WIDTHS.join(', ')}` });
+        return;
+      }
+      const body =
+        width === undefined ? await store.get(sha256) : await store.thumbnail(sha256, width);
+      if (!body) {
         res.status(404).json({ error: 'image not found' });
         return;
       }
-      const width = req.query.w === undefined ? undefined : Number(req.query.w);
-      if (width !== undefined && !THUMBNAIL_WIDTHS.has(width)) {
-        res.status(400).json({ error: `w must be one of ${[...THUMBNAIL_WIDTHS].join(', ')}` });
-        return;
-      }
-      let body = original;
-      let type = sniffImageType(original) ?? 'application/octet-stream';
-      if (width !== undefined) {
-        // Thumbnails are derived from immutable content: render once, keep on disk.
-        const file = path.join(config.dataDir, 'thumbs', String(width), `${sha256}.webp`);
-        body = await readFile(file).catch(async () => {
-          const rendered = await sharp(original, { limitInputPixels: 100_000_000 })
-            .rotate()
-            .resize({ width, height: width, fit: 'inside', withoutEnlargement: true })
-            .webp({ quality: 80 })
-            .toBuffer();
-          await mkdir(path.dirname(file), { recursive: true });
-          await writeFile(`${file}.tmp`, rendered);
-          await rename(`${file}.tmp`, file);
-          return rendered;
-        });
-        type = 'image/webp';
-      }
+      const type =
+        width === undefined ? (sniffImageType(body) ?? 'application/octet-stream') : 'image/webp';
       res.set({
         'Content-Type': type,
         'Cache-Control': 'public, max-age=31536000, immutable',

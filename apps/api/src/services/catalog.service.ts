@@ -204,9 +204,17 @@ export class CatalogService {
     const existing = (await this.db.images.list(merchantId, productId)).find(
       (i) => i.sha256 === sha256,
     );
-    if (existing?.status === 'READY') return existing;
+    if (
+      existing?.status === 'READY' &&
+      (await this.db.embeddings.get(merchantId, this.modelKey, existing.id))
+    ) {
+      return existing;
+    }
     const { vector, image } = await this.embedder.embed(bytes);
-    const { storageKey } = await this.store.put(bytes);
+    // The row goes in first (PENDING), then the file: from the moment the file exists a row
+    // references it, so a concurrent delete of another row with the same bytes cannot collect
+    // it. READY only once the vector is stored; a failure on the way leaves PENDING, and
+    // adding the same bytes again finishes the job.
     const { image: record } = await this.db.images.add(merchantId, {
       productId,
       sha256,
@@ -214,9 +222,9 @@ export class CatalogService {
       width: image.width,
       height: image.height,
       byteSize: bytes.length,
-      storageKey,
-      status: 'READY',
+      storageKey: this.store.keyOf(sha256),
     });
+    await this.store.put(bytes);
     await this.db.embeddings.upsert(merchantId, this.modelKey, { imageId: record.id, vector });
     if (record.status !== 'READY') await this.db.images.setStatus(merchantId, record.id, 'READY');
     return { ...record, status: 'READY' };

@@ -101,7 +101,8 @@ export class SearchService {
       const product = productById.get(hit.productId);
       const img = imageById.get(hit.imageId);
       // A product deleted between the vector query and now is simply left out.
-      if (!product || !img || !passesThreshold(metric, hit, threshold)) return [];
+      if (!product || !img) return [];
+      // nearest() has applied the threshold; verdict() is the one place that names the result.
       const v = verdict({
         metric,
         score: hit.score,
@@ -110,13 +111,14 @@ export class SearchService {
         searchThreshold: threshold,
         matchThreshold,
       });
+      if (!v) return [];
       return [
         {
           product: toProduct(product),
           image: toProductImage(img, baseUrl),
           score: hit.score,
           distance: hit.distance,
-          verdict: MatchVerdict[v ?? 'SIMILAR'],
+          verdict: MatchVerdict[v],
         },
       ];
     });

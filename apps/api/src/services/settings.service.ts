@@ -1,6 +1,6 @@
 import type { Db, Metric, SearchSettingsRecord } from '@lookalike/db';
 import type { EmbedderInfo } from '@lookalike/inference';
-import { isLooserThreshold, validateThreshold } from '@lookalike/search';
+import { validateThresholds } from '@lookalike/search';
 import { badInput } from '../errors.js';
 import type { SearchSettingsInput } from '../inputs/search.input.js';
 import { metricOf, toSimilarityMetric } from '../types/enums.js';
@@ -78,14 +78,8 @@ export class SettingsService {
     ) {
       throw badInput(`topK must be an integer in [1, ${MAX_FIRST}]`, 'topK');
     }
-    for (const field of ['searchThreshold', 'matchThreshold'] as const) {
-      const value = input[field];
-      if (value != null) {
-        const problem = validateThreshold(metric, value, field);
-        if (problem) throw badInput(problem.message, field);
-      }
-    }
-    // The match threshold ("same product") can't be looser than the search threshold.
+    // What the settings would be: each threshold on the metric's scale, and the match
+    // threshold ("same product") no looser than the search threshold.
     const next = this.effective(
       {
         ...current,
@@ -105,13 +99,8 @@ export class SettingsService {
       },
       metric,
     );
-    if (isLooserThreshold(metric, next.matchThreshold, next.searchThreshold)) {
-      throw badInput(
-        `matchThreshold ${next.matchThreshold} is looser than searchThreshold ${next.searchThreshold}: ` +
-          'a match must also be a search result',
-        'matchThreshold',
-      );
-    }
+    const problem = validateThresholds(metric, next);
+    if (problem) throw badInput(problem.message, problem.field);
     const saved = await this.db.settings.update(merchantId, {
       metric,
       ...(input.searchThreshold !== undefined ? { searchThreshold: input.searchThreshold } : {}),
