@@ -78,9 +78,14 @@ export class EvaluationService {
     });
     const queriesSample = sample(eligible, sampleSize, seed);
 
+    const vectors = await this.db.embeddings.getMany(
+      merchantId,
+      this.modelKey,
+      queriesSample.map((q) => q.imageId),
+    );
     const queries: EvaluationQuery[] = [];
     for (const q of queriesSample) {
-      const vector = await this.db.embeddings.get(merchantId, this.modelKey, q.imageId);
+      const vector = vectors.get(q.imageId);
       if (!vector) continue;
       const hits = await this.db.embeddings.nearest({
         merchantId,

@@ -378,6 +378,17 @@ describe.each(testEngines())('embeddings and nearest neighbours ($name)', (engin
     ).rejects.toThrow(/3 dimensions/);
   });
 
+  it('reads several vectors at once, only the merchant’s own', async () => {
+    const own = items.slice(0, 3).map((i) => i.imageId);
+    const foreign = (await t.db.embeddings.catalog(otherMerchantId, MODEL))[0]?.imageId as string;
+    const got = await t.db.embeddings.getMany(merchantId, MODEL, [...own, foreign, 'not-a-uuid']);
+    expect([...got.keys()].sort()).toEqual([...own].sort());
+    for (const id of own) {
+      expect(got.get(id)).toEqual(await t.db.embeddings.get(merchantId, MODEL, id));
+    }
+    expect(await t.db.embeddings.getMany(merchantId, MODEL, [])).toEqual(new Map());
+  });
+
   it('upserts replace the vector of an image and reads return it', async () => {
     const item = items[50] as SeededItem;
     const replacement = Float32Array.from(item.vector, (x) => -x);

@@ -185,6 +185,21 @@ export class EmbeddingRepository {
    * Every embedded image of the merchant for a model, with its product and category: the
    * population a catalog evaluation samples its queries from.
    */
+  /** The vectors of several images (one model) by image id; ids not found are left out. */
+  async getMany(
+    merchantId: string,
+    modelId: string,
+    imageIds: readonly string[],
+  ): Promise<Map<string, number[]>> {
+    const ids = imageIds.filter(isUuid);
+    if (ids.length === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<{ id: string; v: string }[]>`
+      SELECT image_id::text AS id, embedding::text AS v FROM image_embeddings
+      WHERE image_id = ANY(${ids}::uuid[]) AND model_id = ${modelId}
+        AND merchant_id = ${merchantId}::uuid`;
+    return new Map(rows.map((r) => [r.id, parseVector(r.v)]));
+  }
+
   async catalog(
     merchantId: string,
     modelId: string,
