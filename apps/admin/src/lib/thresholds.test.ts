@@ -3,6 +3,7 @@ import {
   cutHits,
   dryRun,
   nearestPoint,
+  savedThresholds,
   sliderRange,
   thresholdProblem,
   thresholdsFor,
@@ -100,6 +101,17 @@ describe('thresholdsFor', () => {
       metric: 'EUCLIDEAN',
       searchThreshold: 0.9,
       matchThreshold: 0.5,
+    });
+  });
+
+  it('savedThresholds gives the same for every metric, keyed by metric', () => {
+    expect(savedThresholds(settings, defaults)).toEqual({
+      COSINE: { metric: 'COSINE', searchThreshold: 0.6, matchThreshold: 0.85 },
+      EUCLIDEAN: { metric: 'EUCLIDEAN', searchThreshold: 0.9, matchThreshold: 0.5 },
+    });
+    expect(savedThresholds({ ...settings, metric: 'EUCLIDEAN' }, [])).toEqual({
+      COSINE: { metric: 'COSINE', searchThreshold: -1, matchThreshold: 0.99 },
+      EUCLIDEAN: { metric: 'EUCLIDEAN', searchThreshold: 0.6, matchThreshold: 0.85 },
     });
   });
 });

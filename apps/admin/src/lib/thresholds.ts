@@ -9,13 +9,14 @@ import {
   verdict,
   type Metric,
 } from '@lookalike/search';
-import type {
-  Hit,
-  MatchVerdict,
-  ModelDefault,
-  PrPoint,
-  SearchSettings,
-  SimilarityMetric,
+import {
+  METRICS,
+  type Hit,
+  type MatchVerdict,
+  type ModelDefault,
+  type PrPoint,
+  type SearchSettings,
+  type SimilarityMetric,
 } from './types';
 
 export function metricOf(metric: SimilarityMetric): Metric {
@@ -109,6 +110,16 @@ export function thresholdsFor(
         searchThreshold: LOOSEST[metric],
         matchThreshold: metric === 'COSINE' ? 0.99 : 0.1,
       };
+}
+
+/** The thresholds in force for every metric, as thresholdsFor gives each. */
+export function savedThresholds(
+  settings: SearchSettings,
+  defaults: readonly ModelDefault[],
+): Record<SimilarityMetric, Thresholds> {
+  return Object.fromEntries(
+    METRICS.map((m) => [m, thresholdsFor(m, settings, defaults)]),
+  ) as Record<SimilarityMetric, Thresholds>;
 }
 
 /** A slider's range for hits of one metric: covers every hit and the thresholds given. */

@@ -77,6 +77,13 @@ export interface Hit {
   verdict: MatchVerdict;
 }
 
+/** One photo searched under both metrics at the loosest thresholds: every hit up to the API's cap. */
+export interface SearchAnswer {
+  model: string;
+  tookMs: Record<SimilarityMetric, number>;
+  hits: Record<SimilarityMetric, Hit[]>;
+}
+
 export interface PrPoint {
   threshold: number;
   precision: number | null;

@@ -120,3 +120,14 @@ export function describeError(error: unknown): { message: string; code: string; 
     code: 'INTERNAL_SERVER_ERROR',
   };
 }
+
+/** A failed action's answer: describeError's message, code and (when the API named one) field. */
+export function actionFailure(error: unknown): {
+  ok: false;
+  error: string;
+  code: string;
+  field?: string;
+} {
+  const e = describeError(error);
+  return { ok: false, error: e.message, code: e.code, ...(e.field ? { field: e.field } : {}) };
+}

@@ -49,10 +49,19 @@ export const ADD_IMAGE = `mutation AddProductImage($productId: ID!, $image: Uplo
 
 export const REMOVE_IMAGE = `mutation RemoveProductImage($id: ID!) { removeProductImage(id: $id) }`;
 
-export const SIMILAR = `query Similar($image: Upload!, $first: Int, $metric: SimilarityMetric, $threshold: Float, $region: ImageRegion) {
-  similarProducts(image: $image, first: $first, metric: $metric, threshold: $threshold, region: $region) {
-    metric threshold matchThreshold model tookMs
-    hits { score distance verdict product { id externalId title category } image { sha256 } }
+const SIMILAR_FIELDS = `model tookMs
+    hits { score distance verdict product { id externalId title category } image { sha256 } }`;
+
+/**
+ * similarProducts under both metrics for one photo: one request, one upload, two aliased fields
+ * (each still embeds the photo; the API reads the one upload twice).
+ */
+export const SIMILAR_BOTH = `query SimilarBoth($image: Upload!, $first: Int, $cosine: Float, $euclidean: Float, $region: ImageRegion) {
+  cosine: similarProducts(image: $image, first: $first, metric: COSINE, threshold: $cosine, region: $region) {
+    ${SIMILAR_FIELDS}
+  }
+  euclidean: similarProducts(image: $image, first: $first, metric: EUCLIDEAN, threshold: $euclidean, region: $region) {
+    ${SIMILAR_FIELDS}
   }
 }`;
 

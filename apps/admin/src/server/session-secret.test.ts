@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadSessionSecret, SECRET_FILE } from './session-secret';
+import { cacheUnlessRejected, loadSessionSecret, SECRET_FILE } from './session-secret';
 
 describe('loadSessionSecret', () => {
   let dir = '';
@@ -33,5 +33,26 @@ describe('loadSessionSecret', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'admin-secret-'));
     await writeFile(path.join(dir, SECRET_FILE), 'short\n');
     await expect(loadSessionSecret(undefined, dir)).rejects.toThrow(/under 32 characters/);
+  });
+});
+
+describe('cacheUnlessRejected', () => {
+  it('loads once and shares the answer', async () => {
+    let calls = 0;
+    const get = cacheUnlessRejected(() => Promise.resolve(`secret ${++calls}`));
+    expect(await Promise.all([get(), get()])).toEqual(['secret 1', 'secret 1']);
+    expect(await get()).toBe('secret 1');
+    expect(calls).toBe(1);
+  });
+
+  it('forgets a failure, so the next caller loads again', async () => {
+    let calls = 0;
+    const get = cacheUnlessRejected(() =>
+      ++calls === 1 ? Promise.reject(new Error('unreadable')) : Promise.resolve('secret'),
+    );
+    await expect(get()).rejects.toThrow('unreadable');
+    expect(await get()).toBe('secret');
+    expect(await get()).toBe('secret');
+    expect(calls).toBe(2);
   });
 });

@@ -37,3 +37,19 @@ export async function loadSessionSecret(
   }
   return read();
 }
+
+/**
+ * `load` run once and its answer shared by every later caller, except a failure: a rejected
+ * promise is dropped, so a secret file fixed (or a disk remounted) is picked up by the next
+ * request instead of failing every sign-in until the dashboard restarts.
+ */
+export function cacheUnlessRejected<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= load().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}

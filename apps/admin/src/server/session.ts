@@ -7,18 +7,16 @@ import type { ApiScope, Viewer } from '@/lib/types';
 import { ApiClient, ApiError } from './graphql';
 import { VIEWER } from './queries';
 import { openSession, sealSession } from './session-crypto';
-import { loadSessionSecret } from './session-secret';
+import { cacheUnlessRejected, loadSessionSecret } from './session-secret';
 
 export const SESSION_COOKIE = 'lk_admin_session';
 /** A working day and then some; signing in again takes a paste. */
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 
-let secret: Promise<string> | undefined;
-function sessionSecret(): Promise<string> {
+const sessionSecret = cacheUnlessRejected(() => {
   const e = env();
-  secret ??= loadSessionSecret(e.ADMIN_SESSION_SECRET, e.dataDir);
-  return secret;
-}
+  return loadSessionSecret(e.ADMIN_SESSION_SECRET, e.dataDir);
+});
 
 /** Secure cookies when the browser reached us over https (directly or via a proxy). */
 async function servedOverHttps(): Promise<boolean> {

@@ -2,7 +2,7 @@
 
 import { revalidatePath } from 'next/cache';
 import type { ActionResult, Product } from '@/lib/types';
-import { describeError } from '@/server/graphql';
+import { actionFailure, describeError } from '@/server/graphql';
 import { DELETE_PRODUCT, REMOVE_IMAGE, UPDATE_PRODUCT } from '@/server/queries';
 import { sessionOrThrow } from '@/server/session';
 import { textField } from '@/lib/form-data';
@@ -65,7 +65,7 @@ export async function deleteProduct(id: string): Promise<ActionResult<boolean>> 
     revalidatePath('/catalog');
     return { ok: true, data: deleted };
   } catch (error) {
-    return { ok: false, ...toFailure(error) };
+    return actionFailure(error);
   }
 }
 
@@ -81,11 +81,6 @@ export async function removeImage(
     revalidatePath(`/catalog/${productId}`);
     return { ok: true, data: removeProductImage };
   } catch (error) {
-    return { ok: false, ...toFailure(error) };
+    return actionFailure(error);
   }
-}
-
-function toFailure(error: unknown) {
-  const e = describeError(error);
-  return { error: e.message, code: e.code, ...(e.field ? { field: e.field } : {}) };
 }

@@ -2,7 +2,7 @@
 
 import { revalidatePath } from 'next/cache';
 import { ALL_SCOPES, type ActionResult, type ApiKeyInfo, type ApiScope } from '@/lib/types';
-import { describeError } from '@/server/graphql';
+import { actionFailure, describeError } from '@/server/graphql';
 import { CREATE_KEY, REVOKE_KEY } from '@/server/queries';
 import { sessionOrThrow } from '@/server/session';
 import { textField } from '@/lib/form-data';
@@ -41,7 +41,6 @@ export async function revokeKey(id: string): Promise<ActionResult<boolean>> {
     revalidatePath('/keys');
     return { ok: true, data: revokeApiKey };
   } catch (error) {
-    const e = describeError(error);
-    return { ok: false, error: e.message, code: e.code };
+    return actionFailure(error);
   }
 }

@@ -1,21 +1,21 @@
 'use client';
 
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { SearchAnswer } from '@/app/api/search/route';
 import { Dropzone } from '@/components/dropzone';
 import { ThresholdSlider } from '@/components/threshold-slider';
 import { formatNumber } from '@/lib/format';
 import {
   cutHits,
+  savedThresholds,
   sliderRange,
   thresholdProblem,
-  thresholdsFor,
   thresholdValueProblem,
   type Thresholds,
 } from '@/lib/thresholds';
 import {
   METRICS,
   type ModelDefault,
+  type SearchAnswer,
   type SearchSettings,
   type SimilarityMetric,
 } from '@/lib/types';
@@ -37,14 +37,7 @@ export function Playground({
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [metric, setMetric] = useState<SimilarityMetric>(settings.metric);
-  const saved = useMemo(
-    () =>
-      Object.fromEntries(METRICS.map((m) => [m, thresholdsFor(m, settings, defaults)])) as Record<
-        SimilarityMetric,
-        Thresholds
-      >,
-    [settings, defaults],
-  );
+  const saved = useMemo(() => savedThresholds(settings, defaults), [settings, defaults]);
   const [thresholds, setThresholds] = useState(saved);
   const [showAllCut, setShowAllCut] = useState(false);
   const request = useRef(0);

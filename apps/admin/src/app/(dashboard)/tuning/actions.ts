@@ -1,19 +1,18 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { LOOSEST, MAX_HITS, type SampleQuery } from '@/lib/thresholds';
+import type { SampleQuery } from '@/lib/thresholds';
 import {
   METRICS,
   type ActionResult,
   type CatalogEvaluation,
-  type Hit,
-  type MatchVerdict,
   type SearchSettings,
   type SimilarityMetric,
 } from '@/lib/types';
 import { env } from '@/env';
-import { ApiError, describeError } from '@/server/graphql';
-import { EVALUATE, PRODUCT_SAMPLE, SIMILAR, UPDATE_SETTINGS } from '@/server/queries';
+import { actionFailure, ApiError, type ApiClient } from '@/server/graphql';
+import { EVALUATE, PRODUCT_SAMPLE, UPDATE_SETTINGS } from '@/server/queries';
+import { searchBothMetrics } from '@/server/search';
 import { sessionOrThrow } from '@/server/session';
 
 export interface EvaluationParams {
@@ -21,11 +20,6 @@ export interface EvaluationParams {
   sampleSize: number;
   depth: number;
   targetPrecision: number;
-}
-
-function fail(error: unknown): { ok: false; error: string; code: string; field?: string } {
-  const e = describeError(error);
-  return { ok: false, error: e.message, code: e.code, ...(e.field ? { field: e.field } : {}) };
 }
 
 /** evaluateCatalog for both metrics, same sample (same seed), side by side. */
@@ -52,25 +46,19 @@ export async function evaluateBoth(
       data: { COSINE: cosine.evaluateCatalog, EUCLIDEAN: euclidean.evaluateCatalog },
     };
   } catch (error) {
-    return fail(error);
+    return actionFailure(error);
   }
 }
 
-interface SimilarAnswer {
-  similarProducts: {
-    hits: {
-      score: number;
-      distance: number;
-      verdict: MatchVerdict;
-      product: { id: string; externalId: string; title: string; category: string | null };
-      image: { sha256: string };
-    }[];
-  };
-}
+/**
+ * Sample images fetched and searched at a time: the sample no longer waits on each in turn, and
+ * the API (two embeddings per search) is not handed 30 searches at once.
+ */
+const SAMPLE_CONCURRENCY = 3;
 
 /**
  * The dry run's sample: `count` catalog images, spread over the newest 40 products, each
- * searched once per metric with the loosest threshold. The browser then applies old and new
+ * searched under both metrics with the loosest thresholds. The browser then applies old and new
  * settings to the same hits and counts what changes.
  */
 export async function sampleQueries(count: number): Promise<ActionResult<SampleQuery[]>> {
@@ -84,52 +72,45 @@ export async function sampleQueries(count: number): Promise<ActionResult<SampleQ
         }[];
       };
     }>(PRODUCT_SAMPLE, { first: 40 });
-    const withImages = products.edges.map((e) => e.node).filter((p) => p.images.length > 0);
+    const withImages = products.edges.flatMap(({ node }) => {
+      const sha256 = node.images[0]?.sha256;
+      return sha256 ? [{ externalId: node.externalId, title: node.title, sha256 }] : [];
+    });
     if (withImages.length === 0)
       throw new ApiError('The catalog has no images to sample yet.', 'NOT_FOUND', 404);
     const step = withImages.length / Math.min(n, withImages.length);
     const picked = Array.from(
       { length: Math.min(n, withImages.length) },
       (_, i) => withImages[Math.floor(i * step)],
-    );
+    ).filter((image) => image !== undefined);
     const queries: SampleQuery[] = [];
-    for (const product of picked) {
-      const sha = product?.images[0]?.sha256;
-      if (!product || !sha) continue;
-      const res = await fetch(`${env().API_URL}/images/${sha}`, { cache: 'no-store' });
-      if (!res.ok)
-        throw new ApiError(
-          `Image ${sha} of ${product.externalId} is unavailable (${res.status})`,
-          'NOT_FOUND',
-          404,
-        );
-      const file = new Blob([await res.arrayBuffer()], {
-        type: res.headers.get('content-type') ?? 'application/octet-stream',
-      });
-      const hits = {} as Record<SimilarityMetric, Hit[]>;
-      for (const metric of METRICS) {
-        const { similarProducts } = await api.upload<SimilarAnswer>(
-          SIMILAR,
-          { first: MAX_HITS, metric, threshold: LOOSEST[metric] },
-          [{ variable: 'image', file, name: product.externalId }],
-        );
-        hits[metric] = similarProducts.hits.map((h) => ({
-          productId: h.product.id,
-          externalId: h.product.externalId,
-          title: h.product.title,
-          category: h.product.category,
-          sha256: h.image.sha256,
-          score: h.score,
-          distance: h.distance,
-          verdict: h.verdict,
-        }));
-      }
-      queries.push({ label: `${product.externalId} · ${product.title}`, hits });
+    for (let i = 0; i < picked.length; i += SAMPLE_CONCURRENCY) {
+      const chunk = picked.slice(i, i + SAMPLE_CONCURRENCY);
+      queries.push(...(await Promise.all(chunk.map((image) => sampleQuery(api, image)))));
     }
     return { ok: true, data: queries };
   } catch (error) {
-    return fail(error);
+    return actionFailure(error);
   }
+}
+
+/** One product's first image, fetched from the API and searched under both metrics. */
+async function sampleQuery(
+  api: ApiClient,
+  image: { externalId: string; title: string; sha256: string },
+): Promise<SampleQuery> {
+  const res = await fetch(`${env().API_URL}/images/${image.sha256}`, { cache: 'no-store' });
+  if (!res.ok)
+    throw new ApiError(
+      `Image ${image.sha256} of ${image.externalId} is unavailable (${res.status})`,
+      'NOT_FOUND',
+      404,
+    );
+  const file = new File([await res.arrayBuffer()], image.externalId, {
+    type: res.headers.get('content-type') ?? 'application/octet-stream',
+  });
+  const { hits } = await searchBothMetrics(api, file);
+  return { label: `${image.externalId} · ${image.title}`, hits };
 }
 
 export async function saveSettings(input: {
@@ -153,6 +134,6 @@ export async function saveSettings(input: {
     revalidatePath('/search');
     return { ok: true, data: updateSearchSettings };
   } catch (error) {
-    return fail(error);
+    return actionFailure(error);
   }
 }

@@ -6,8 +6,8 @@ import { formatNumber, formatPercent } from '@/lib/format';
 import {
   dryRun,
   nearestPoint,
+  savedThresholds,
   thresholdProblem,
-  thresholdsFor,
   type SampleQuery,
   type Thresholds,
 } from '@/lib/thresholds';
@@ -24,6 +24,12 @@ import { F1Chart, HistogramChart, PrChart, type Mark } from './charts';
 
 const MARK_COLORS = { search: '#3451b2', match: '#15803d', bestF1: '#ea580c', target: '#9333ea' };
 const SAMPLE_QUERIES = 12;
+const DEFAULT_PARAMS: EvaluationParams = {
+  relevance: 'PRODUCT',
+  sampleSize: 200,
+  depth: 50,
+  targetPrecision: 0.9,
+};
 
 type Values = Record<SimilarityMetric, { searchThreshold: number; matchThreshold: number }>;
 
@@ -37,20 +43,8 @@ export function Studio({
   canSave: boolean;
 }) {
   const router = useRouter();
-  const saved = useMemo(
-    () =>
-      Object.fromEntries(METRICS.map((m) => [m, thresholdsFor(m, settings, defaults)])) as Record<
-        SimilarityMetric,
-        Thresholds
-      >,
-    [settings, defaults],
-  );
-  const [params, setParams] = useState<EvaluationParams>({
-    relevance: 'PRODUCT',
-    sampleSize: 200,
-    depth: 50,
-    targetPrecision: 0.9,
-  });
+  const saved = useMemo(() => savedThresholds(settings, defaults), [settings, defaults]);
+  const [params, setParams] = useState<EvaluationParams>(DEFAULT_PARAMS);
   const [evals, setEvals] = useState<Record<SimilarityMetric, CatalogEvaluation> | null>(null);
   const [evalState, setEvalState] = useState<{ loading: boolean; error?: string }>({
     loading: true,
@@ -93,15 +87,14 @@ export function Studio({
   }, []);
 
   useEffect(() => {
-    void runEvaluation({
-      relevance: 'PRODUCT',
-      sampleSize: 200,
-      depth: 50,
-      targetPrecision: 0.9,
-    }).then(loadSample);
+    void runEvaluation(DEFAULT_PARAMS).then(loadSample);
   }, [runEvaluation, loadSample]);
 
-  const next: Thresholds = { metric, ...values[metric] };
+  const { searchThreshold, matchThreshold } = values[metric];
+  const next: Thresholds = useMemo(
+    () => ({ metric, searchThreshold, matchThreshold }),
+    [metric, searchThreshold, matchThreshold],
+  );
   const before = saved[settings.metric];
   const problem = thresholdProblem(next);
   const changed =
