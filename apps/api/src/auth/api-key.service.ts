@@ -1,9 +1,9 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
-import type { ApiKeyRecord, ApiScope, Db } from '@lookalike/db';
+import { API_SCOPES, type ApiKeyRecord, type ApiScope, type Db } from '@lookalike/db';
 import { API_KEY_PATTERN } from '../env.js';
 import { badInput, notFound } from '../errors.js';
 
-export const ALL_SCOPES: ApiScope[] = ['SEARCH', 'CATALOG_WRITE', 'SETTINGS_WRITE', 'KEYS_ADMIN'];
+export const ALL_SCOPES: readonly ApiScope[] = API_SCOPES;
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -73,7 +73,7 @@ export class ApiKeyService {
   async create(
     merchantId: string,
     name: string,
-    scopes: ApiScope[],
+    scopes: readonly ApiScope[],
   ): Promise<{ key: ApiKeyRecord; token: string }> {
     if (name.trim() === '' || name.length > 200)
       throw badInput('name must be 1–200 characters', 'name');
@@ -83,7 +83,7 @@ export class ApiKeyService {
       name: name.trim(),
       prefix,
       secretHash: hashSecret(secret),
-      scopes,
+      scopes: [...scopes],
     });
     return { key, token };
   }
@@ -93,7 +93,7 @@ export class ApiKeyService {
     merchantId: string,
     name: string,
     token: string,
-    scopes: ApiScope[],
+    scopes: readonly ApiScope[],
   ): Promise<ApiKeyRecord> {
     const parsed = parseApiKey(token);
     if (!parsed) throw badInput('malformed API key');
@@ -103,7 +103,7 @@ export class ApiKeyService {
       name,
       prefix: parsed.prefix,
       secretHash: hashSecret(parsed.secret),
-      scopes,
+      scopes: [...scopes],
     });
   }
 

@@ -1,4 +1,4 @@
-import type { Db, Metric, SearchSettingsRecord } from '@lookalike/db';
+import { MAX_TOP_K, type Db, type Metric, type SearchSettingsRecord } from '@lookalike/db';
 import type { EmbedderInfo } from '@lookalike/inference';
 import { validateThresholds } from '@lookalike/search';
 import { badInput } from '../errors.js';
@@ -13,7 +13,8 @@ export interface EffectiveThresholds {
   topK: number;
 }
 
-export const MAX_FIRST = 100;
+/** The most results one page or search returns (and the largest topK): the database's own bound. */
+export const MAX_FIRST = MAX_TOP_K;
 
 /**
  * Search settings with the model's measured defaults filled in: a merchant who never tuned
