@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { testEngines } from '@lookalike/db';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateApiKey } from './auth/api-key.service.js';
 import { FASHION_CATEGORIES, readFashionSample } from './demo/fashion-sample.js';
 import { COLOURS, renderCatalogImage, renderShopperPhoto } from './demo/render.js';
@@ -120,6 +120,32 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
       expect(top?.distance).toBeCloseTo(0, 5);
       expect(res.data?.similarProducts.model).toBe('fashion-resnet-v1');
       expect(res.data?.similarProducts.metric).toBe('COSINE');
+    });
+
+    it('embeds a photo once when one operation searches it with both metrics', async () => {
+      const photo = catalogPhotos.get('DEMO-00004') as Buffer;
+      const embed = vi.spyOn(t.server.services.embedder, 'embed');
+      try {
+        const res = await api.upload<{
+          cosine: SimilarData['similarProducts'];
+          euclidean: SimilarData['similarProducts'];
+        }>(
+          `query($image: Upload!) {
+            cosine: similarProducts(image: $image, first: 3, metric: COSINE) { metric hits { product { externalId } } }
+            euclidean: similarProducts(image: $image, first: 3, metric: EUCLIDEAN) { metric hits { product { externalId } } }
+          }`,
+          {},
+          { image: png(photo) },
+        );
+        expect(res.errors).toBeUndefined();
+        expect(res.data?.cosine.metric).toBe('COSINE');
+        expect(res.data?.euclidean.metric).toBe('EUCLIDEAN');
+        expect(res.data?.cosine.hits[0]?.product.externalId).toBe('DEMO-00004');
+        expect(res.data?.euclidean.hits[0]?.product.externalId).toBe('DEMO-00004');
+        expect(embed).toHaveBeenCalledTimes(1);
+      } finally {
+        embed.mockRestore();
+      }
     });
 
     it('returns each product once, nearest first, with scores on the metric scale', async () => {

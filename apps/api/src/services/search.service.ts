@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from '@lookalike/db';
-import type { Embedder } from '@lookalike/inference';
+import type { EmbedResult, Embedder } from '@lookalike/inference';
 import {
   isLooserThreshold,
   measure,
@@ -46,6 +46,28 @@ export class SearchService {
     private readonly maxUploadBytes: number,
   ) {}
 
+  /**
+   * Embeddings being computed now, by content hash and region. One request may ask for the same
+   * photo twice (the dashboard searches both metrics in one operation, aliased fields sharing
+   * one upload); they share one embedding. An embedding depends only on the bytes, the region
+   * and the model, never on the merchant, so sharing is safe; entries leave when they settle.
+   */
+  private readonly inFlight = new Map<string, Promise<EmbedResult>>();
+
+  private embed(bytes: Uint8Array, sha256: string, region?: ImageRegion | null) {
+    const key = region
+      ? `${sha256}:${region.x},${region.y},${region.width},${region.height}`
+      : sha256;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.embedder.embed(bytes, region ? { region } : {});
+      this.inFlight.set(key, pending);
+      const forget = () => this.inFlight.delete(key);
+      pending.then(forget, forget);
+    }
+    return pending;
+  }
+
   async similarProducts(
     merchantId: string,
     image: Promise<FileUpload>,
@@ -74,7 +96,7 @@ export class SearchService {
 
     const bytes = await readUpload(image, this.maxUploadBytes);
     const sha256 = sha256Hex(bytes);
-    const { vector } = await this.embedder.embed(bytes, args.region ? { region: args.region } : {});
+    const { vector } = await this.embed(bytes, sha256, args.region);
     const hits = await this.db.embeddings.nearest({
       merchantId,
       modelId: this.embedder.info.key,
@@ -150,7 +172,10 @@ export class SearchService {
       await readUpload(a, this.maxUploadBytes, 'a'),
       await readUpload(b, this.maxUploadBytes, 'b'),
     ];
-    const [ea, eb] = await Promise.all([this.embedder.embed(bytesA), this.embedder.embed(bytesB)]);
+    const [ea, eb] = await Promise.all([
+      this.embed(bytesA, sha256Hex(bytesA)),
+      this.embed(bytesB, sha256Hex(bytesB)),
+    ]);
     const similarity = measure(metric, ea.vector, eb.vector);
     const isMatch = passesThreshold(metric, similarity, threshold);
     // A match is also similar: with a request threshold looser than the search threshold, the
