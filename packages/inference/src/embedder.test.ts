@@ -2,7 +2,8 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEmbedder, type EmbedResult, type Embedder } from './embedder.js';
 import {
   BusyError,
@@ -10,10 +11,12 @@ import {
   DeviceUnavailableError,
   EmbedderClosedError,
   ImageTooLargeError,
+  InferenceError,
   ModelError,
   UnsupportedImageError,
 } from './errors.js';
 import { bundledModelPath, loadManifest } from './manifest.js';
+import { SessionWorker } from './pool.js';
 import { catalogPng, cosine, pngBomb } from './testing/images.js';
 
 const images: Buffer[] = [];
@@ -161,6 +164,116 @@ describe('queue limits and close()', () => {
       if (s.status === 'fulfilled')
         expect(cosine(s.value.vector, solo[i % 10]!.vector)).toBeGreaterThanOrEqual(0.9999);
     });
+  });
+});
+
+describe('worker failures', () => {
+  const tensor = () => new Float32Array(28 * 28);
+
+  /** Records every SessionWorker the embedder starts; `fail` makes later starts reject. */
+  function watchStarts() {
+    const started: SessionWorker[] = [];
+    const start = SessionWorker.start.bind(SessionWorker);
+    let failure: Error | null = null;
+    vi.spyOn(SessionWorker, 'start').mockImplementation(async (config) => {
+      if (failure) throw failure;
+      const r = await start(config);
+      started.push(r.worker);
+      return r;
+    });
+    return {
+      started,
+      fail: (err: Error) => {
+        failure = err;
+      },
+    };
+  }
+
+  /** End a worker's thread the way a native crash would: without close(). Resolves once the
+   * thread has exited (after SessionWorker's own exit handler has run). */
+  const crash = (w: SessionWorker) =>
+    (w as unknown as { worker: Worker }).worker.terminate().then(() => undefined);
+
+  const expectNoWorker = (err: unknown) => {
+    expect(err).toBeInstanceOf(InferenceError);
+    expect(err).toMatchObject({ code: 'WORKER_FAILED' });
+    expect((err as Error).message).toContain('fashion-resnet-v1');
+  };
+
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('rejects queued and new requests at once when a crashed worker cannot be restarted', async () => {
+    const workers = watchStarts();
+    let restartFailed!: () => void;
+    const warned = new Promise<void>((resolve) => (restartFailed = resolve));
+    const e = await createEmbedder({
+      model: 'fashion-resnet',
+      device: 'cpu',
+      maxBatch: 2,
+      logger: {
+        warn: () => {
+          restartFailed();
+        },
+      },
+    });
+    try {
+      const queued = Promise.allSettled(Array.from({ length: 10 }, () => e.embedTensor(tensor())));
+      workers.fail(new Error('cannot allocate memory'));
+      await crash(workers.started[0]!);
+      await warned;
+      // Every queued call settles; a batch may have finished before the thread ended.
+      const rejected = (await queued).filter((s) => s.status === 'rejected');
+      expect(rejected.length).toBeGreaterThan(0);
+      for (const s of rejected) expectNoWorker(s.reason);
+      // New requests are refused, not queued behind a worker that will never come.
+      const later = [e.embed(images[0]!), e.embedTensor(tensor())];
+      expect(e.stats().waiting).toBe(0);
+      for (const call of later) expectNoWorker(await call.catch((err: unknown) => err));
+    } finally {
+      await e.close({ drain: false });
+    }
+  });
+
+  it('close() settles queued work and resolves when the last worker dies while draining', async () => {
+    const workers = watchStarts();
+    const e = await createEmbedder({ model: 'fashion-resnet', device: 'cpu', maxBatch: 2 });
+    const pending = Promise.allSettled(Array.from({ length: 20 }, () => e.embedTensor(tensor())));
+    const closing = e.close();
+    await crash(workers.started[0]!);
+    expect(e.stats().waiting).toBe(0);
+    await closing;
+    const settled = await pending;
+    const rejected = settled.filter((s) => s.status === 'rejected');
+    expect(rejected.length).toBeGreaterThan(0);
+    for (const s of rejected) expectNoWorker(s.reason);
+  });
+
+  it('close() lets each worker release its session and exit by itself', async () => {
+    const terminate = vi.spyOn(Worker.prototype, 'terminate');
+    const e = await createEmbedder({ model: 'fashion-resnet', device: 'cpu', workers: 2 });
+    await e.embed(images[0]!);
+    await e.close();
+    expect(terminate).not.toHaveBeenCalled();
+  });
+
+  it('close() terminates a worker that does not exit within its grace period', async () => {
+    const workers = watchStarts();
+    const e = await createEmbedder({ model: 'fashion-resnet', device: 'cpu' });
+    // A worker stuck in native code never reads the close message (nothing else is posted here).
+    const post = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(() => undefined);
+    const terminate = vi.spyOn(Worker.prototype, 'terminate');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const closing = e.close();
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(post).toHaveBeenCalledWith({ type: 'close' });
+    expect(terminate).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(terminate).toHaveBeenCalledTimes(1);
+    await closing;
+    expect(workers.started[0]!.alive).toBe(false);
   });
 });
 

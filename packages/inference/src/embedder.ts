@@ -333,13 +333,27 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   };
 
   // A crashed worker (e.g. out of memory in native code) is replaced; its batch has already
-  // been rejected. If no session can be started any more, queued requests fail instead of
-  // waiting forever.
+  // been rejected. While the embedder is closing nothing is restarted: the remaining workers
+  // finish the queue. Once no worker is running and none is being started, queued requests
+  // fail and new ones are refused at once instead of waiting forever.
   let restarting = 0;
+  let poolClosed = false;
+  const noWorker = () => restarting === 0 && !pool.some((w) => w.alive);
+  const noWorkerError = () =>
+    new InferenceError('WORKER_FAILED', `model ${key}: no inference worker is running`);
+  const failQueue = () => {
+    const dropped = queue.splice(0);
+    waiting -= dropped.length;
+    for (const p of dropped) p.reject(noWorkerError());
+    checkSettled();
+  };
   const watch = (w: SessionWorker) => {
     w.onIdle = onIdle;
     w.onExit = () => {
-      if (closed) return;
+      if (closed) {
+        if (noWorker()) failQueue();
+        return;
+      }
       restarting++;
       startWorker(provider).then(
         (replacement) => {
@@ -347,7 +361,8 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
           const i = pool.indexOf(w);
           if (i >= 0) pool[i] = replacement;
           watch(replacement);
-          if (closed) void replacement.close();
+          // Closing but not yet done: the replacement helps drain, and shutdown() closes it.
+          if (poolClosed) void replacement.close();
           else schedule();
         },
         (err: unknown) => {
@@ -355,23 +370,23 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
           logger.warn(
             `@lookalike/inference: model ${key}: cannot restart a crashed worker: ${err instanceof Error ? err.message : String(err)}`,
           );
-          if (restarting === 0 && !pool.some((p) => p.alive)) {
-            const dropped = queue.splice(0);
-            waiting -= dropped.length;
-            for (const p of dropped)
-              p.reject(
-                new InferenceError('WORKER_FAILED', `model ${key}: no inference worker is running`),
-              );
-            checkSettled();
-          }
+          if (noWorker()) failQueue();
         },
       );
     };
   };
   pool.forEach(watch);
 
+  /** Queue an admitted request (already counted in `waiting`). */
   const enqueue = (tensor: Float32Array) =>
     new Promise<Float32Array>((resolve, reject) => {
+      if (noWorker()) {
+        // The last worker died while this image was being decoded.
+        waiting--;
+        checkSettled();
+        reject(noWorkerError());
+        return;
+      }
       queue.push({ tensor, resolve, reject, since: performance.now() });
       schedule();
     });
@@ -379,6 +394,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   /** Admit one request (counted in `waiting`), or say why not. */
   const admit = (): Error | null => {
     if (closed) return new EmbedderClosedError(`model ${key}: the embedder is closed`);
+    if (noWorker()) return noWorkerError();
     if (waiting >= maxQueue) {
       return new BusyError(
         `model ${key}: ${waiting} requests are waiting (maxQueue ${maxQueue}); retry later`,
@@ -488,6 +504,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     }
     if (timer) clearTimeout(timer);
     if (immediate) clearImmediate(immediate);
+    poolClosed = true;
     await Promise.all(pool.map((w) => w.close()));
   };
 

@@ -25,6 +25,11 @@ interface Job {
   reject: (err: Error) => void;
 }
 
+// How long close() waits for a worker to release its session and exit before terminating it.
+// Not measured: generous for a release, while a worker stuck inside a session run (native code
+// cannot be interrupted) should not hold up shutdown for long.
+const CLOSE_GRACE_MS = 2_000;
+
 // A URL next to this module: src/session-worker.js from source, dist/session-worker.js when built.
 const WORKER_URL = new URL('./session-worker.js', import.meta.url);
 
@@ -39,6 +44,7 @@ export class SessionWorker {
   /** Called once if the thread ends without close() (a crash). */
   onExit: () => void = () => undefined;
   private closing = false;
+  private closed: Promise<void> | null = null;
 
   private constructor(worker: Worker) {
     this.worker = worker;
@@ -119,10 +125,20 @@ export class SessionWorker {
     this.onIdle();
   }
 
-  /** Release the session and end the thread. */
-  async close(): Promise<void> {
+  /** Ask the worker to release its session and end; terminate it if it has not exited within
+   * CLOSE_GRACE_MS (e.g. stuck in native code). */
+  close(): Promise<void> {
     this.closing = true;
-    if (this.exited) return;
-    await this.worker.terminate();
+    this.closed ??= this.exited
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
+          this.worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          this.worker.postMessage({ type: 'close' });
+        });
+    return this.closed;
   }
 }

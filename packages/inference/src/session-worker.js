@@ -9,6 +9,7 @@
  *
  * Protocol: -> { type: 'ready', provider, dims } | { type: 'init-error', message }
  *           <- { type: 'run', id, n, data: Float32Array }  -> { type: 'result', id, data } | { type: 'error', id, message }
+ *           <- { type: 'close' }: release the session after any run in progress, then exit
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
@@ -41,11 +42,11 @@ async function createSession() {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     // Errors reach the caller as exceptions; ORT's own log lines would only duplicate them.
-    logSeverityLevel: 3,
+    // 3 logs errors only; on CUDA 4, fatal only.
+    logSeverityLevel: config.device === 'cuda' ? 4 : 3,
     executionProviders:
       config.device === 'cuda' ? [{ name: 'cuda', deviceId: config.cudaDeviceId }] : ['cpu'],
   };
-  if (config.device === 'cuda') options.logSeverityLevel = 4;
   return ort.InferenceSession.create(bytes, options);
 }
 
@@ -109,24 +110,35 @@ async function main() {
     return;
   }
   port.postMessage({ type: 'ready', provider: config.device, dims });
+  /** @param {{ id: number, n: number, data: Float32Array }} msg */
+  const answer = async (msg) => {
+    try {
+      const { out } = await run(session, msg.data, msg.n);
+      port.postMessage({ type: 'result', id: msg.id, data: out }, [out.buffer]);
+    } catch (error) {
+      port.postMessage({
+        type: 'error',
+        id: msg.id,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+  /** The run in progress, so that close releases the session only after it. */
+  let current = Promise.resolve();
+  let closing = false;
   port.on(
     'message',
     async (/** @type {{ type: string, id: number, n: number, data: Float32Array }} */ msg) => {
+      if (closing) return;
       if (msg.type === 'close') {
+        closing = true;
+        await current;
         await session.release();
+        // Nothing else keeps the thread alive: it exits with code 0.
         port.close();
-        return;
-      }
-      if (msg.type !== 'run') return;
-      try {
-        const { out } = await run(session, msg.data, msg.n);
-        port.postMessage({ type: 'result', id: msg.id, data: out }, [out.buffer]);
-      } catch (error) {
-        port.postMessage({
-          type: 'error',
-          id: msg.id,
-          message: error instanceof Error ? error.message : String(error),
-        });
+      } else if (msg.type === 'run') {
+        current = answer(msg);
+        await current;
       }
     },
   );
