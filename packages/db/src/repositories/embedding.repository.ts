@@ -1,3 +1,9 @@
+import {
+  passesThreshold,
+  toScore,
+  validateThreshold as thresholdProblem,
+  type Metric,
+} from '@lookalike/search';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { EmbeddingModelRepository } from './embedding-model.repository.js';
@@ -8,9 +14,9 @@ import {
   validateFilter,
   type ProductFilter,
 } from './product-filter.js';
-import { assertFinite, assertInt, isUuid } from './validate.js';
+import { assertInt, isUuid } from './validate.js';
 
-export type Metric = 'cosine' | 'euclidean';
+export type { Metric };
 export type NearestStrategy = 'auto' | 'index' | 'exact';
 
 /**
@@ -75,35 +81,10 @@ interface Row {
   distance: number;
 }
 
-export function scoreOf(metric: Metric, distance: number): number {
-  return metric === 'cosine' ? 1 - distance : 1 / (1 + distance);
-}
-
-/** The threshold as a maximum distance. */
-export function maxDistanceOf(metric: Metric, threshold: number): number {
-  return metric === 'cosine' ? 1 - threshold : threshold;
-}
-
-/**
- * Whether a distance passes a threshold, compared on the metric's own scale (similarity for
- * COSINE), so the boundary agrees exactly with @lookalike/search's passesThreshold.
- */
-export function passes(metric: Metric, distance: number, threshold: number): boolean {
-  return metric === 'cosine' ? scoreOf(metric, distance) >= threshold : distance <= threshold;
-}
-
+/** Thresholds follow @lookalike/search's convention (and its checks), as InvalidArgumentError. */
 export function validateThreshold(metric: Metric, threshold: number): void {
-  assertFinite(threshold, 'threshold');
-  if (metric === 'cosine' && (threshold < -1 || threshold > 1)) {
-    throw new InvalidArgumentError(
-      `a COSINE threshold is a minimum similarity in [-1, 1], got ${threshold}`,
-    );
-  }
-  if (metric === 'euclidean' && threshold < 0) {
-    throw new InvalidArgumentError(
-      `a EUCLIDEAN threshold is a maximum distance >= 0, got ${threshold}`,
-    );
-  }
+  const problem = thresholdProblem(metric, threshold);
+  if (problem) throw new InvalidArgumentError(problem.message);
 }
 
 function vectorLiteral(vector: ArrayLike<number>, dims: number, what: string): string {
@@ -255,16 +236,19 @@ export class EmbeddingRepository {
     // distinct products are found, the candidates run out, or they pass the threshold.
     let limit = distinctProducts ? Math.min(k * 4, MAX_NEAREST_K) : k;
     for (;;) {
-      const rows = await this.run(args, model.dims, literal, limit);
+      const rows = (await this.run(args, model.dims, literal, limit)).map((r) => ({
+        ...r,
+        score: toScore(metric, r.distance),
+      }));
       const within =
-        threshold == null ? rows : rows.filter((r) => passes(metric, r.distance, threshold));
+        threshold == null ? rows : rows.filter((r) => passesThreshold(metric, r, threshold));
       const hits = distinctProducts ? bestPerProduct(within).slice(0, k) : within;
       const exhausted =
         rows.length < limit ||
         limit >= MAX_NEAREST_K ||
         (threshold != null && rows.length > 0 && within.length < rows.length);
       if (!distinctProducts || hits.length >= k || exhausted) {
-        return hits.map((r) => ({ ...r, score: scoreOf(metric, r.distance) }));
+        return hits;
       }
       limit = Math.min(limit * 4, MAX_NEAREST_K);
     }
@@ -343,7 +327,7 @@ export class EmbeddingRepository {
   }
 }
 
-function bestPerProduct(rows: Row[]): Row[] {
+function bestPerProduct<T extends Row>(rows: T[]): T[] {
   const seen = new Set<string>();
   return rows.filter((r) => !seen.has(r.productId) && seen.add(r.productId));
 }
