@@ -384,9 +384,12 @@ def main():
     if ckpt_path.exists() and not args.no_resume and not args.pilot:
         ck = torch.load(ckpt_path)
         # Resume only a run with the same recipe (paths and export flags may differ).
+        # --instance-share is an export flag: the losses train each part on its own, and the
+        # share only weighs them in the exported embedding (and in monitoring), so a finished
+        # run can be re-exported with another share chosen on the validation split.
         recipe = ("epochs", "batch", "lr", "wd", "widths", "blocks", "dims", "scale", "margin",
                   "instance_weight", "tau", "seed", "bf16", "photo_fraction", "data",
-                  "late_epoch", "late_instance_weight", "instance_dims", "instance_share")
+                  "late_epoch", "late_instance_weight", "instance_dims")
         now = {k: str(v) for k, v in vars(args).items()}
         # Keys a checkpoint predates are not compared (its epochs ran before they mattered).
         same = lambda a: {k: a.get(k) for k in recipe if k in ck["args"]}  # noqa: E731
