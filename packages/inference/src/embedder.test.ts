@@ -251,6 +251,24 @@ describe('worker failures', () => {
     for (const s of rejected) expectNoWorker(s.reason);
   });
 
+  it('gives no work to a worker between its crash and its exit; the replacement answers', async () => {
+    const workers = watchStarts();
+    const e = await createEmbedder({ model: 'fashion-resnet', device: 'cpu' });
+    try {
+      const dying = workers.started[0]!;
+      const thread = (dying as unknown as { worker: Worker }).worker;
+      // Node reports an uncaught exception in the thread ('error'), then ends it ('exit').
+      thread.emit('error', new Error('native abort'));
+      const answer = e.embedTensor(tensor());
+      await crash(dying);
+      const vector = await answer;
+      expect(vector).toHaveLength(128);
+      expect(workers.started).toHaveLength(2);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('close() lets each worker release its session and exit by itself', async () => {
     const terminate = vi.spyOn(Worker.prototype, 'terminate');
     const e = await createEmbedder({ model: 'fashion-resnet', device: 'cpu', workers: 2 });

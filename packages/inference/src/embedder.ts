@@ -311,7 +311,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     for (;;) {
       const oldest = queue[0];
       if (!oldest) return;
-      const idle = pool.find((w) => !w.busy && w.alive);
+      const idle = pool.find((w) => !w.busy && w.usable);
       if (!idle) return; // a worker's onIdle calls schedule again
       const wait = maxDelayMs - (performance.now() - oldest.since);
       if (queue.length >= maxBatch || closed || (deferred && wait <= 0)) dispatch(idle);

@@ -39,6 +39,9 @@ export class SessionWorker {
   private job: Job | null = null;
   private nextId = 1;
   private exited = false;
+  /** The thread threw: it is being torn down and must get no more work, though it has not
+   * exited yet (its replacement starts on exit). */
+  private failing = false;
   /** Called whenever the worker becomes free (after a batch, or when it dies). */
   onIdle: () => void = () => undefined;
   /** Called once if the thread ends without close() (a crash). */
@@ -66,6 +69,7 @@ export class SessionWorker {
         } else self.settle(msg);
       });
       w.on('error', (err) => {
+        self.failing = true;
         if (!ready) reject(err);
         self.fail(
           new InferenceError(
@@ -97,10 +101,15 @@ export class SessionWorker {
     return !this.exited;
   }
 
+  /** Alive and not going down: may be given a batch. */
+  get usable(): boolean {
+    return !this.exited && !this.failing;
+  }
+
   /** Run one batch ([n, ...shape] floats); resolves with [n, dims] floats. */
   run(data: Float32Array, n: number): Promise<Float32Array> {
     if (this.job) throw new Error('SessionWorker.run while busy');
-    if (this.exited)
+    if (!this.usable)
       return Promise.reject(new InferenceError('WORKER_FAILED', 'inference worker is not running'));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
