@@ -7,7 +7,7 @@ import {
   type RankedResult,
 } from './evaluate.js';
 import { passesThreshold, toScore, type Metric } from './metric.js';
-import { seededRandom } from './testing/random.js';
+import { seededRandom } from './random.js';
 
 /** Cosine results from [similarity, relevant] pairs; distance = 1 - similarity. */
 function cos(...rows: [number, boolean][]): RankedResult[] {

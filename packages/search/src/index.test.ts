@@ -24,6 +24,7 @@ describe('public API', () => {
         'measure',
         'norm',
         'passesThreshold',
+        'seededRandom',
         'toDistance',
         'toScore',
         'validateThreshold',

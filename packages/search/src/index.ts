@@ -39,3 +39,4 @@ export {
 } from './evaluate.js';
 export type { PrPoint } from './sweep.js';
 export type { ScoreHistogram } from './histogram.js';
+export { seededRandom } from './random.js';

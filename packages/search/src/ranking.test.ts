@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './testing/random.js';
+import { seededRandom } from './random.js';
 import { averagePrecision, hitAtK, tieGroups, type TieGroup } from './ranking.js';
 
 /** Groups for a ranking without ties: one group per result. */

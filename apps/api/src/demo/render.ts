@@ -1,4 +1,4 @@
-import { seededRandom } from '@lookalike/db';
+import { seededRandom } from '@lookalike/search';
 import sharp from 'sharp';
 
 export interface Colour {

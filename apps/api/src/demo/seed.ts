@@ -1,4 +1,4 @@
-import { seededRandom } from '@lookalike/db';
+import { seededRandom } from '@lookalike/search';
 import type { CatalogService } from '../services/catalog.service.js';
 import { FASHION_CATEGORIES, readFashionSample } from './fashion-sample.js';
 import { COLOURS, renderCatalogImage, renderShopperPhoto, type Colour } from './render.js';

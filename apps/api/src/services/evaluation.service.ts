@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { seededRandom, type Db } from '@lookalike/db';
-import { evaluateRetrieval, type EvaluationQuery } from '@lookalike/search';
+import type { Db } from '@lookalike/db';
+import { evaluateRetrieval, seededRandom, type EvaluationQuery } from '@lookalike/search';
 import { badInput } from '../errors.js';
 import { metricOf, Relevance, toSimilarityMetric, type SimilarityMetric } from '../types/enums.js';
 import type { CatalogEvaluation } from '../types/evaluation.type.js';

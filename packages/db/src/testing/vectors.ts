@@ -1,16 +1,7 @@
+import { seededRandom } from '@lookalike/search';
 import type { Metric } from '../repositories/embedding.repository.js';
 
-/** mulberry32: a small seeded PRNG, so every run sees the same "random" data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Standard normal sample (Box–Muller). */
 export function gaussian(random: () => number): number {
