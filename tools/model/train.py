@@ -304,7 +304,7 @@ def main():
     ap.add_argument("--data", type=Path, default=Path("/usr/share/datasets/fashion-mnist"))
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "fashion-resnet")
     ap.add_argument("--work", type=Path, default=ROOT / ".data" / "model-train")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--batch", type=int, default=128, help="images per step; each contributes two views")
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--wd", type=float, default=5e-4)
