@@ -26,6 +26,21 @@ export interface Mark {
 const fmt = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : String(v));
 const pct = (v: unknown) => (typeof v === 'number' ? `${Math.round(v * 100)}%` : String(v));
 
+/** The marks as vertical lines at their thresholds (a function, not a component: charts
+ * recognise their children by element type). */
+function thresholdLines(marks: Mark[]) {
+  return marks.map((m) => (
+    <ReferenceLine
+      key={m.label}
+      x={m.threshold}
+      stroke={m.color}
+      strokeWidth={2}
+      strokeDasharray={m.dashed ? '4 3' : undefined}
+      ifOverflow="extendDomain"
+    />
+  ));
+}
+
 export const COLORS = {
   precision: '#3451b2',
   recall: '#c2410c',
@@ -144,16 +159,7 @@ export function F1Chart({ curve, marks }: { curve: PrPoint[]; marks: Mark[] }) {
               strokeWidth={1.5}
               isAnimationActive={false}
             />
-            {marks.map((m) => (
-              <ReferenceLine
-                key={m.label}
-                x={m.threshold}
-                stroke={m.color}
-                strokeWidth={2}
-                strokeDasharray={m.dashed ? '4 3' : undefined}
-                ifOverflow="extendDomain"
-              />
-            ))}
+            {thresholdLines(marks)}
           </LineChart>
         </ResponsiveContainer>
       </div>
@@ -225,16 +231,7 @@ export function HistogramChart({
               fillOpacity={0.6}
               isAnimationActive={false}
             />
-            {marks.map((m) => (
-              <ReferenceLine
-                key={m.label}
-                x={m.threshold}
-                stroke={m.color}
-                strokeWidth={2}
-                strokeDasharray={m.dashed ? '4 3' : undefined}
-                ifOverflow="extendDomain"
-              />
-            ))}
+            {thresholdLines(marks)}
           </BarChart>
         </ResponsiveContainer>
       </div>
