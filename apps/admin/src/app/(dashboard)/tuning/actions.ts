@@ -52,7 +52,8 @@ export async function evaluateBoth(
 
 /**
  * Sample images fetched and searched at a time: the sample no longer waits on each in turn, and
- * the API (two embeddings per search) is not handed 30 searches at once.
+ * the API (one embedding and two nearest-neighbour queries per sample) is not handed 30
+ * searches at once.
  */
 const SAMPLE_CONCURRENCY = 3;
 

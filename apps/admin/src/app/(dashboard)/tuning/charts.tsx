@@ -26,6 +26,13 @@ export interface Mark {
 const fmt = (v: unknown) => (typeof v === 'number' ? v.toFixed(3) : String(v));
 const pct = (v: unknown) => (typeof v === 'number' ? `${Math.round(v * 100)}%` : String(v));
 
+/** The F1 chart's curves: data key, legend name, line width (F1 drawn strongest). */
+const F1_SERIES = [
+  ['f1', 'F1', 2],
+  ['precision', 'precision', 1.5],
+  ['recall', 'recall', 1.5],
+] as const;
+
 /** The marks as vertical lines at their thresholds (a function, not a component: charts
  * recognise their children by element type). */
 function thresholdLines(marks: Mark[]) {
@@ -110,13 +117,7 @@ export function F1Chart({ curve, marks }: { curve: PrPoint[]; marks: Mark[] }) {
   const data = [...curve].sort((a, b) => a.threshold - b.threshold);
   return (
     <>
-      <ChartLegend
-        items={[
-          ['F1', COLORS.f1],
-          ['precision', COLORS.precision],
-          ['recall', COLORS.recall],
-        ]}
-      />
+      <ChartLegend items={F1_SERIES.map(([key, name]) => [name, COLORS[key]])} />
       <div className="chart" role="img" aria-label="Precision, recall and F1 against the threshold">
         <ResponsiveContainer
           width="100%"
@@ -135,30 +136,17 @@ export function F1Chart({ curve, marks }: { curve: PrPoint[]; marks: Mark[] }) {
             />
             <YAxis type="number" domain={[0, 1]} tickFormatter={pct} fontSize={11} width={40} />
             <Tooltip formatter={fmt} labelFormatter={(v) => `threshold ${fmt(v)}`} />
-            <Line
-              dataKey="f1"
-              name="F1"
-              stroke={COLORS.f1}
-              dot={false}
-              strokeWidth={2}
-              isAnimationActive={false}
-            />
-            <Line
-              dataKey="precision"
-              name="precision"
-              stroke={COLORS.precision}
-              dot={false}
-              strokeWidth={1.5}
-              isAnimationActive={false}
-            />
-            <Line
-              dataKey="recall"
-              name="recall"
-              stroke={COLORS.recall}
-              dot={false}
-              strokeWidth={1.5}
-              isAnimationActive={false}
-            />
+            {F1_SERIES.map(([key, name, width]) => (
+              <Line
+                key={key}
+                dataKey={key}
+                name={name}
+                stroke={COLORS[key]}
+                dot={false}
+                strokeWidth={width}
+                isAnimationActive={false}
+              />
+            ))}
             {thresholdLines(marks)}
           </LineChart>
         </ResponsiveContainer>
