@@ -2,8 +2,10 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { DbClient } from './client.js';
 import { pgDriver, pgliteDriver, type SqlDriver } from './driver.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { lockDataDir, type DirLock } from './lockfile.js';
@@ -14,12 +16,17 @@ import {
   type MigrationStatus,
 } from './migrate/runner.js';
 import { ApiKeyRepository } from './repositories/api-key.repository.js';
-import { EmbeddingModelRepository } from './repositories/embedding-model.repository.js';
-import { EmbeddingRepository } from './repositories/embedding.repository.js';
+import {
+  EmbeddingModelRepository,
+  type EmbeddingModelRecord,
+} from './repositories/embedding-model.repository.js';
+import { EmbeddingRepository, HNSW_EF_SEARCH } from './repositories/embedding.repository.js';
 import { ImageRepository } from './repositories/image.repository.js';
+import { MerchantModelRepository } from './repositories/merchant-model.repository.js';
 import { MerchantRepository } from './repositories/merchant.repository.js';
 import { ProductRepository } from './repositories/product.repository.js';
 import { SettingsRepository } from './repositories/settings.repository.js';
+import { countRoundTrips } from './round-trips.js';
 
 /** Keep PGlite's data in memory (tests); nothing is written to disk and no lock is taken. */
 export const IN_MEMORY = 'memory://';
@@ -39,18 +46,34 @@ export interface CreateDbOptions {
   log?: (message: string) => void;
 }
 
-export interface Db {
-  readonly engine: 'postgres' | 'pglite';
-  readonly prisma: PrismaClient;
-  /** Raw sessions for migrations and introspection; repositories are the way to the data. */
-  readonly sql: SqlDriver;
+/** The repositories, all bound to one client: the database's, or one transaction's. */
+export interface Repositories {
   readonly merchants: MerchantRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly products: ProductRepository;
   readonly images: ImageRepository;
   readonly models: EmbeddingModelRepository;
+  readonly merchantModels: MerchantModelRepository;
   readonly embeddings: EmbeddingRepository;
   readonly settings: SettingsRepository;
+}
+
+export interface TransactionOptions {
+  /** Longest the transaction may run before it is rolled back (default 10 s). */
+  timeoutMs?: number;
+}
+
+export interface Db extends Repositories {
+  readonly engine: 'postgres' | 'pglite';
+  readonly prisma: PrismaClient;
+  /** Raw sessions for migrations and introspection; repositories are the way to the data. */
+  readonly sql: SqlDriver;
+  /**
+   * Run `fn` in one transaction with repositories bound to it: everything it writes commits
+   * together, or nothing does when it throws. Keep it short and free of other I/O that waits
+   * on the database: PGlite is one session, so every other query waits for it to end.
+   */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>, options?: TransactionOptions): Promise<T>;
   migrate(): Promise<MigrateResult>;
   migrationStatus(): Promise<MigrationStatus>;
   /** Resolves when the database answers a query. */
@@ -60,29 +83,44 @@ export interface Db {
    * across every process on this database (e.g. first-start bootstrapping of API replicas).
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Statements sent through the repositories since the handle opened (one round trip each). */
+  roundTrips(): number;
   close(): Promise<void>;
 }
 
 interface Engine {
   engine: Db['engine'];
-  prisma: PrismaClient;
+  adapter: SqlDriverAdapterFactory;
   sql: SqlDriver;
   close(): Promise<void>;
 }
 
+/**
+ * What every connection starts with, so that a default nearest-neighbour query is a single
+ * statement (no SET LOCAL in a transaction around it): the ef_search the repository chose,
+ * iterative index scans so a filtered query still returns k rows, and no JIT (a k-NN query
+ * runs in about a millisecond; JIT compilation of one costs 100+ ms, seen with EXPLAIN ANALYZE
+ * on native Postgres 15). `hnsw.*` are accepted before pgvector loads and apply once it does.
+ */
+const SESSION_SETTINGS: readonly [string, string][] = [
+  ['hnsw.ef_search', String(HNSW_EF_SEARCH)],
+  ['hnsw.iterative_scan', 'relaxed_order'],
+  ['jit', 'off'],
+];
+
 function openPostgres(url: string, poolSize: number): Engine {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    options: SESSION_SETTINGS.map(([k, v]) => `-c ${k}=${v}`).join(' '),
+  });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => undefined);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     engine: 'postgres',
-    prisma,
+    adapter: new PrismaPg(pool),
     sql: pgDriver(pool),
-    async close() {
-      await prisma.$disconnect();
-      await pool.end();
-    },
+    close: () => pool.end(),
   };
 }
 
@@ -102,16 +140,35 @@ async function openPglite(dataDir: string): Promise<Engine> {
     }
   }
   await pglite.waitReady;
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  // PGlite is a single session: set once, it holds for every query.
+  for (const [k, v] of SESSION_SETTINGS) {
+    if (k !== 'jit') await pglite.query(`SELECT set_config($1, $2, false)`, [k, v]);
+  }
   return {
     engine: 'pglite',
-    prisma,
+    adapter: new PrismaPGlite(pglite),
     sql: pgliteDriver(pglite),
     async close() {
-      await prisma.$disconnect();
       await pglite.close();
       await lock?.release();
     },
+  };
+}
+
+function repositories(
+  client: DbClient,
+  modelCache: Map<string, EmbeddingModelRecord>,
+): Repositories {
+  const models = new EmbeddingModelRepository(client, modelCache);
+  return {
+    merchants: new MerchantRepository(client),
+    apiKeys: new ApiKeyRepository(client),
+    products: new ProductRepository(client),
+    images: new ImageRepository(client),
+    models,
+    merchantModels: new MerchantModelRepository(client),
+    embeddings: new EmbeddingRepository(client, models),
+    settings: new SettingsRepository(client),
   };
 }
 
@@ -124,19 +181,20 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   const engine = url
     ? openPostgres(url, poolSize)
     : await openPglite(dataDir === IN_MEMORY ? IN_MEMORY : path.resolve(dataDir));
-  const { prisma, sql } = engine;
-  const models = new EmbeddingModelRepository(prisma);
+  const { factory, counter } = countRoundTrips(engine.adapter);
+  const prisma = new PrismaClient({ adapter: factory });
+  const { sql } = engine;
+  const modelCache = new Map<string, EmbeddingModelRecord>();
   const db: Db = {
     engine: engine.engine,
     prisma,
     sql,
-    merchants: new MerchantRepository(prisma),
-    apiKeys: new ApiKeyRepository(prisma),
-    products: new ProductRepository(prisma),
-    images: new ImageRepository(prisma),
-    models,
-    embeddings: new EmbeddingRepository(prisma, models),
-    settings: new SettingsRepository(prisma),
+    ...repositories(prisma, modelCache),
+    transaction: (fn, { timeoutMs = 10_000 } = {}) =>
+      prisma.$transaction((tx) => fn(repositories(tx, modelCache)), {
+        timeout: timeoutMs,
+        maxWait: timeoutMs,
+      }),
     migrate: () => migrate(sql, { log }),
     migrationStatus: () => migrationStatus(sql),
     async ping() {
@@ -151,7 +209,11 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
           await session.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
         }
       }),
-    close: () => engine.close(),
+    roundTrips: () => counter.count,
+    async close() {
+      await prisma.$disconnect();
+      await engine.close();
+    },
   };
   if (options.migrate) {
     try {

@@ -1,4 +1,11 @@
-export { createDb, IN_MEMORY, type CreateDbOptions, type Db } from './create-db.js';
+export {
+  createDb,
+  IN_MEMORY,
+  type CreateDbOptions,
+  type Db,
+  type Repositories,
+  type TransactionOptions,
+} from './create-db.js';
 export type { SqlDriver, SqlSession } from './driver.js';
 export {
   ConflictError,
@@ -30,8 +37,15 @@ export {
   MAX_HALFVEC_INDEX_DIMS,
   MAX_VECTOR_INDEX_DIMS,
   type EmbeddingModelRecord,
-  type EmbeddingModelStatus,
 } from './repositories/embedding-model.repository.js';
+export {
+  MAINTAINED_STATUSES,
+  MerchantModelRepository,
+  type MerchantModelRecord,
+  type MerchantModelStatus,
+  type ModelCoverage,
+  type ServingModel,
+} from './repositories/merchant-model.repository.js';
 export {
   EmbeddingRepository,
   HNSW_EF_SEARCH,
@@ -41,6 +55,7 @@ export {
   type Metric,
   type NearestArgs,
   type NearestHit,
+  type NearestProductHit,
   type NearestStrategy,
 } from './repositories/embedding.repository.js';
 export {
@@ -50,6 +65,7 @@ export {
   type ImageRecord,
   type ImageStatus,
 } from './repositories/image.repository.js';
+export { newId } from './repositories/ids.js';
 export { MerchantRepository, type MerchantRecord } from './repositories/merchant.repository.js';
 export type { JsonValue, Labels, ProductFilter } from './repositories/product-filter.js';
 export {

@@ -27,7 +27,7 @@ describe.each(testEngines())('tenant isolation ($name)', (engine) => {
         orderBy: { id: 'asc' },
       }),
       vectors: await db.embeddings.get(b, MODEL, ids.image),
-      settings: await db.settings.get(b),
+      settings: await db.settings.get(b, MODEL),
       keys: await db.apiKeys.list(b),
     };
   }
@@ -55,7 +55,7 @@ describe.each(testEngines())('tenant isolation ($name)', (engine) => {
     });
     ids.image = image.id;
     await t.db.embeddings.upsert(b, MODEL, { imageId: image.id, vector });
-    await t.db.settings.update(b, { metric: 'euclidean', searchThreshold: 0.9, topK: 7 });
+    await t.db.settings.update(b, MODEL, { metric: 'euclidean', searchThreshold: 0.9, topK: 7 });
     ids.key = (
       await t.db.apiKeys.create(b, {
         name: 'b',
@@ -151,8 +151,12 @@ describe.each(testEngines())('tenant isolation ($name)', (engine) => {
     }
 
     // settings and keys
-    expect(await db.settings.get(a)).toMatchObject({ metric: 'cosine', topK: 10, updatedAt: null });
-    await db.settings.update(a, { topK: 3 });
+    expect(await db.settings.get(a, MODEL)).toMatchObject({
+      metric: 'cosine',
+      topK: 10,
+      updatedAt: null,
+    });
+    await db.settings.update(a, MODEL, { topK: 3 });
     expect(await db.apiKeys.get(a, ids.key)).toBeNull();
     expect((await db.apiKeys.list(a)).map((k) => k.id)).not.toContain(ids.key);
     expect(await db.apiKeys.revoke(a, ids.key)).toBe(false);

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { DbClient } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import { assertText, isUuid } from './validate.js';
 
@@ -39,7 +39,7 @@ function validate(input: CreateApiKeyInput): void {
 
 /** API keys. Lookup by prefix is global (it is how a request finds its merchant). */
 export class ApiKeyRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
   async create(merchantId: string, input: CreateApiKeyInput): Promise<ApiKeyRecord> {
     validate(input);

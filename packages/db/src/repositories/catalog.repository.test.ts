@@ -267,14 +267,14 @@ describe.each(testEngines())('catalog repositories ($name)', (engine) => {
   describe('search settings', () => {
     it('returns defaults until changed, then the stored values', async () => {
       const shop = (await t.db.merchants.create('Settings')).id;
-      expect(await t.db.settings.get(shop)).toEqual({
+      expect(await t.db.settings.get(shop, MODEL)).toEqual({
         metric: 'cosine',
         searchThreshold: null,
         matchThreshold: null,
         topK: 10,
         updatedAt: null,
       });
-      const saved = await t.db.settings.update(shop, {
+      const saved = await t.db.settings.update(shop, MODEL, {
         searchThreshold: 0.5,
         matchThreshold: 0.9,
         topK: 20,
@@ -286,25 +286,30 @@ describe.each(testEngines())('catalog repositories ($name)', (engine) => {
         topK: 20,
       });
       expect(saved.updatedAt).toBeInstanceOf(Date);
-      expect(await t.db.settings.get(shop)).toEqual(saved);
+      expect(await t.db.settings.get(shop, MODEL)).toEqual(saved);
     });
 
     it('validates thresholds on the scale of the metric and clears them on a metric switch', async () => {
       const shop = (await t.db.merchants.create('Settings 2')).id;
-      await t.db.settings.update(shop, { searchThreshold: 0.6, matchThreshold: 0.85 });
-      await expect(t.db.settings.update(shop, { matchThreshold: 1.2 })).rejects.toThrow(
+      await t.db.settings.update(shop, MODEL, { searchThreshold: 0.6, matchThreshold: 0.85 });
+      await expect(t.db.settings.update(shop, MODEL, { matchThreshold: 1.2 })).rejects.toThrow(
         /\[-1, 1\]/,
       );
-      await expect(t.db.settings.update(shop, { topK: 0 })).rejects.toThrow(/topK/);
-      await expect(t.db.settings.update(shop, { topK: 101 })).rejects.toThrow(/topK/);
-      const switched = await t.db.settings.update(shop, { metric: 'euclidean' });
+      await expect(t.db.settings.update(shop, MODEL, { topK: 0 })).rejects.toThrow(/topK/);
+      await expect(t.db.settings.update(shop, MODEL, { topK: 101 })).rejects.toThrow(/topK/);
+      const switched = await t.db.settings.update(shop, MODEL, { metric: 'euclidean' });
       expect(switched).toMatchObject({
         metric: 'euclidean',
         searchThreshold: null,
         matchThreshold: null,
       });
-      await expect(t.db.settings.update(shop, { searchThreshold: -0.5 })).rejects.toThrow(/>= 0/);
-      const l2 = await t.db.settings.update(shop, { searchThreshold: 1.1, matchThreshold: 0.4 });
+      await expect(t.db.settings.update(shop, MODEL, { searchThreshold: -0.5 })).rejects.toThrow(
+        />= 0/,
+      );
+      const l2 = await t.db.settings.update(shop, MODEL, {
+        searchThreshold: 1.1,
+        matchThreshold: 0.4,
+      });
       expect(l2).toMatchObject({ metric: 'euclidean', searchThreshold: 1.1, matchThreshold: 0.4 });
     });
   });

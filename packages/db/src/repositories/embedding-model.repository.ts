@@ -1,58 +1,47 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import type { DbClient } from '../client.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import { assertInt } from './validate.js';
+import { createModelIndexSql, dropModelIndexSql } from '../queries/embedding.queries.js';
+import {
+  assertModelId,
+  modelIndexName,
+  vectorType,
+  type IndexMetric,
+} from '../queries/vector-sql.js';
 
-export type EmbeddingModelStatus = 'ACTIVE' | 'BACKFILLING' | 'RETIRED';
+export { MAX_HALFVEC_INDEX_DIMS, MAX_VECTOR_INDEX_DIMS } from '../queries/vector-sql.js';
 
 export interface EmbeddingModelRecord {
   id: string;
   dims: number;
-  status: EmbeddingModelStatus;
   createdAt: Date;
 }
 
-/**
- * pgvector indexes `vector` up to 2000 dimensions and `halfvec` up to 4000 (DESIGN.md): larger
- * models (ResNet-50's 2048-d) are indexed and searched as half precision.
- */
-export const MAX_VECTOR_INDEX_DIMS = 2000;
-export const MAX_HALFVEC_INDEX_DIMS = 4000;
+const INDEX_METRICS: readonly IndexMetric[] = ['cosine', 'l2'];
 
 /**
- * Model ids end up in index names and in the SQL type cast of the index expression, where
- * Postgres takes no parameters; this pattern keeps them to plain identifiers.
+ * Embedding models known to the database (any merchant's vectors may use them); several live
+ * side by side in image_embeddings, each with its own partial HNSW indexes. Which model serves
+ * a merchant is MerchantModelRepository's business.
  */
-const MODEL_ID = /^[a-z0-9][a-z0-9-]{0,48}$/;
-
-export function assertModelId(id: string): void {
-  if (!MODEL_ID.test(id)) {
-    throw new InvalidArgumentError(
-      `embedding model id "${id}" must match ${String(MODEL_ID)} (lowercase letters, digits, dashes)`,
-    );
-  }
-}
-
-/** The SQL type a model's vectors are cast to in its indexes and queries, e.g. vector(128). */
-export function vectorType(dims: number): string {
-  assertInt(dims, 'dims', 1, MAX_HALFVEC_INDEX_DIMS);
-  return dims > MAX_VECTOR_INDEX_DIMS ? `halfvec(${dims})` : `vector(${dims})`;
-}
-
-function indexName(id: string, metric: 'cosine' | 'l2'): string {
-  return `image_embeddings_${id.replace(/-/g, '_')}_${metric}_idx`;
-}
-
-/** Embedding models known to the database; several can serve side by side. */
 export class EmbeddingModelRepository {
-  private readonly cache = new Map<string, EmbeddingModelRecord>();
-
-  constructor(private readonly prisma: PrismaClient) {}
+  /**
+   * @param cache shared by every repository of one database (transactions included): a model's
+   *   dims never change, so `require` asks the database once per model and process.
+   */
+  constructor(
+    private readonly prisma: DbClient,
+    private readonly cache: Map<string, EmbeddingModelRecord> = new Map(),
+  ) {}
 
   async list(): Promise<EmbeddingModelRecord[]> {
     return this.prisma.embeddingModel.findMany({ orderBy: { createdAt: 'asc' } });
   }
 
-  /** The model, or NotFoundError. Cached: a model's dims never change. */
+  async get(id: string): Promise<EmbeddingModelRecord | null> {
+    return this.cache.get(id) ?? (await this.prisma.embeddingModel.findUnique({ where: { id } }));
+  }
+
+  /** The model, or NotFoundError. */
   async require(id: string): Promise<EmbeddingModelRecord> {
     const cached = this.cache.get(id);
     if (cached) return cached;
@@ -63,17 +52,12 @@ export class EmbeddingModelRepository {
   }
 
   /**
-   * Register a model and create its HNSW indexes (cosine and Euclidean), partial on its id, so
-   * its vectors can be backfilled while other models keep serving. Idempotent; a known id with
-   * other dims is refused.
+   * Make a model known (idempotent). A known id with other dims is refused: vectors of two
+   * shapes under one id would break its indexes and every comparison.
    */
-  async register(
-    id: string,
-    dims: number,
-    status: EmbeddingModelStatus = 'BACKFILLING',
-  ): Promise<EmbeddingModelRecord> {
+  async register(id: string, dims: number): Promise<EmbeddingModelRecord> {
     assertModelId(id);
-    const type = vectorType(dims);
+    vectorType(dims);
     const existing = await this.prisma.embeddingModel.findUnique({ where: { id } });
     if (existing && existing.dims !== dims) {
       throw new InvalidArgumentError(
@@ -81,32 +65,41 @@ export class EmbeddingModelRepository {
       );
     }
     const row =
-      existing ?? (await this.prisma.embeddingModel.create({ data: { id, dims, status } }));
-    const ops = type.startsWith('halfvec') ? 'halfvec' : 'vector';
-    for (const [metric, opclass] of [
-      ['cosine', `${ops}_cosine_ops`],
-      ['l2', `${ops}_l2_ops`],
-    ] as const) {
-      // Identifiers and the literal are built from the validated id and dims only.
-      await this.prisma.$executeRawUnsafe(
-        `CREATE INDEX IF NOT EXISTS "${indexName(id, metric)}" ON "image_embeddings"
-           USING hnsw (("embedding"::${type}) ${opclass}) WHERE "model_id" = '${id}'`,
-      );
-    }
+      existing ??
+      (await this.prisma.embeddingModel.upsert({
+        where: { id },
+        create: { id, dims },
+        update: {},
+      }));
     this.cache.set(id, row);
     return row;
   }
 
-  async setStatus(id: string, status: EmbeddingModelStatus): Promise<EmbeddingModelRecord> {
-    try {
-      const row = await this.prisma.embeddingModel.update({ where: { id }, data: { status } });
-      this.cache.set(id, row);
-      return row;
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') {
-        throw new NotFoundError(`embedding model ${id}`);
-      }
-      throw error;
+  /**
+   * Create the model's HNSW indexes (cosine and Euclidean), partial on its id, so its vectors
+   * can be backfilled and searched while other models keep serving. Idempotent.
+   */
+  async ensureIndexes(id: string): Promise<void> {
+    const model = await this.require(id);
+    for (const metric of INDEX_METRICS) {
+      await this.prisma.$executeRawUnsafe(createModelIndexSql(model.id, model.dims, metric));
     }
+  }
+
+  /** Drop the model's indexes (once no merchant keeps its vectors). Idempotent. */
+  async dropIndexes(id: string): Promise<void> {
+    for (const metric of INDEX_METRICS) {
+      await this.prisma.$executeRawUnsafe(dropModelIndexSql(id, metric));
+    }
+  }
+
+  /** Names of the model's HNSW indexes that exist now. */
+  async indexes(id: string): Promise<string[]> {
+    const names = INDEX_METRICS.map((metric) => modelIndexName(id, metric));
+    const rows = await this.prisma.$queryRaw<{ name: string }[]>`
+      SELECT indexname AS name FROM pg_indexes
+      WHERE tablename = 'image_embeddings' AND indexname = ANY(${names}::text[])
+      ORDER BY indexname`;
+    return rows.map((r) => r.name);
   }
 }

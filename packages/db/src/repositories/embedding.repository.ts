@@ -4,20 +4,35 @@ import {
   validateThreshold as thresholdProblem,
   type Metric,
 } from '@lookalike/search';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { isRootClient, type DbClient } from '../client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { EmbeddingModelRepository } from './embedding-model.repository.js';
-import { vectorType } from './embedding-model.repository.js';
 import {
-  hasConditions,
-  productFilterSql,
+  embeddedCatalogSql,
+  embeddingsOfImagesSql,
+  embeddingsOfProductsSql,
+  imagesMissingEmbeddingSql,
+  nearestProductsSql,
+  nearestSql,
+  defaultSearchSettingsSql,
+  searchSettingsSql,
+  upsertEmbeddingsSql,
+  type NearestQuery,
+  type NearestStrategy,
+} from '../queries/embedding.queries.js';
+import { parseVector, vectorLiteral } from '../queries/vector-sql.js';
+import type { EmbeddingModelRepository } from './embedding-model.repository.js';
+import type { ImageRecord, ImageStatus } from './image.repository.js';
+import {
+  isPlainObject,
   validateFilter,
+  type Labels,
   type ProductFilter,
 } from './product-filter.js';
+import type { ProductRecord } from './product.repository.js';
 import { assertInt, isUuid } from './validate.js';
 
-export type { Metric };
-export type NearestStrategy = 'auto' | 'index' | 'exact';
+export type { Metric, NearestStrategy };
 
 /**
  * hnsw.ef_search: how many candidates each HNSW search keeps (pgvector's default is 40).
@@ -27,13 +42,17 @@ export type NearestStrategy = 'auto' | 'index' | 'exact';
  * 0.976-0.993 at 100, 0.988-0.9995 at 200 and 0.9955-0.9985 at 400, with median latency
  * 1.3-2.5 ms at 40-100, 1.6-3.1 ms at 200 and 1.9-3.0 ms at 400 (per-query overhead dominates
  * the graph walk at this size). 200 keeps recall@10 near 0.99 for well under a millisecond more
- * than 100; raise it (per query: `efSearch`) for larger catalogs. A query asking for more than
- * this many neighbours raises it to k (pgvector's ceiling is 1000).
+ * than 100; raise it (per query: `efSearch`) for larger catalogs. Every connection starts with
+ * it (createDb), so a default query needs no extra statement; a query asking for more than this
+ * many candidates raises it to its candidate count (pgvector's ceiling is 1000).
  */
 export const HNSW_EF_SEARCH = 200;
 
 /** The most neighbours one query returns; also pgvector's ceiling for ef_search. */
 export const MAX_NEAREST_K = 1000;
+
+/** The most product or image ids one nearest query excludes. */
+const MAX_EXCLUDED = MAX_NEAREST_K;
 
 export interface NearestArgs {
   merchantId: string;
@@ -43,12 +62,14 @@ export interface NearestArgs {
   /** How many hits to return at most. */
   k: number;
   /**
-   * Cut on the metric's own scale (DESIGN.md): COSINE a minimum similarity in [-1, 1],
-   * EUCLIDEAN a maximum distance >= 0. Applied to the k nearest, so it only removes hits.
+   * Cut on the metric's own scale (docs/architecture.md): COSINE a minimum similarity in
+   * [-1, 1], EUCLIDEAN a maximum distance >= 0. Applied to the k nearest, so it only removes hits.
    */
   threshold?: number | null;
   filter?: ProductFilter;
   excludeImageIds?: string[];
+  /** Leave these products out ("more like this" excludes the products it starts from). */
+  excludeProductIds?: string[];
   /** One hit per product, its closest image ("best image wins"). */
   distinctProducts?: boolean;
   /**
@@ -70,6 +91,12 @@ export interface NearestHit {
   score: number;
 }
 
+/** A search hit with its product and image, from the same statement. */
+export interface NearestProductHit extends NearestHit {
+  product: ProductRecord;
+  image: ImageRecord;
+}
+
 export interface EmbeddingItem {
   imageId: string;
   vector: ArrayLike<number>;
@@ -81,40 +108,84 @@ interface Row {
   distance: number;
 }
 
+interface ProductHitRow {
+  distance: number;
+  candidateCount: number;
+  farthest: number | null;
+  productId: string;
+  externalId: string;
+  title: string;
+  description: string | null;
+  category: string | null;
+  labels: unknown;
+  price: string | null;
+  currency: string | null;
+  url: string | null;
+  productCreatedAt: Date;
+  productUpdatedAt: Date;
+  imageId: string;
+  sha256: string;
+  mime: string;
+  width: number;
+  height: number;
+  byteSize: number;
+  storageKey: string;
+  status: string;
+  imageCreatedAt: Date;
+}
+
 /** Thresholds follow @lookalike/search's convention (and its checks), as InvalidArgumentError. */
 export function validateThreshold(metric: Metric, threshold: number): void {
   const problem = thresholdProblem(metric, threshold);
   if (problem) throw new InvalidArgumentError(problem.message);
 }
 
-function vectorLiteral(vector: ArrayLike<number>, dims: number, what: string): string {
-  if (vector.length !== dims) {
-    throw new InvalidArgumentError(
-      `${what} has ${vector.length} dimensions, the model has ${dims}`,
-    );
-  }
-  const parts = new Array<string>(vector.length);
-  for (let i = 0; i < vector.length; i++) {
-    const x = vector[i] as number;
-    if (!Number.isFinite(x))
-      throw new InvalidArgumentError(`${what} has a non-finite value at ${i}`);
-    parts[i] = String(x);
-  }
-  return `[${parts.join(',')}]`;
-}
-
-function parseVector(text: string): number[] {
-  return text.slice(1, -1).split(',').map(Number);
+function toProductHit(merchantId: string, metric: Metric, r: ProductHitRow): NearestProductHit {
+  const distance = Math.max(0, r.distance);
+  // jsonb arrives parsed from pg, and as text from some drivers: accept both.
+  const labels = typeof r.labels === 'string' ? (JSON.parse(r.labels) as unknown) : r.labels;
+  return {
+    imageId: r.imageId,
+    productId: r.productId,
+    distance,
+    score: toScore(metric, distance),
+    product: {
+      id: r.productId,
+      merchantId,
+      externalId: r.externalId,
+      title: r.title,
+      description: r.description,
+      category: r.category,
+      labels: (isPlainObject(labels) ? labels : {}) as Labels,
+      price: r.price === null ? null : Number(r.price),
+      currency: r.currency,
+      url: r.url,
+      createdAt: new Date(r.productCreatedAt),
+      updatedAt: new Date(r.productUpdatedAt),
+    },
+    image: {
+      id: r.imageId,
+      merchantId,
+      productId: r.productId,
+      sha256: r.sha256.trim(),
+      mime: r.mime,
+      width: r.width,
+      height: r.height,
+      byteSize: r.byteSize,
+      storageKey: r.storageKey,
+      status: r.status as ImageStatus,
+      createdAt: new Date(r.imageCreatedAt),
+    },
+  };
 }
 
 /**
- * Every SQL statement that touches a vector lives here: writes, reads and nearest-neighbour
- * search with pgvector. All values are bound parameters; the only text spliced into SQL is the
- * vector type (from a validated dims integer) and the operator (from a two-value enum).
+ * Reads, writes and nearest-neighbour search of vectors with pgvector; the statements are
+ * built in queries/embedding.queries.ts.
  */
 export class EmbeddingRepository {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly prisma: DbClient,
     private readonly models: EmbeddingModelRepository,
   ) {}
 
@@ -133,39 +204,24 @@ export class EmbeddingRepository {
     if (items.length > 1000) throw new InvalidArgumentError('at most 1000 embeddings per call');
     const model = await this.models.require(modelId);
     const seen = new Set<string>();
-    const values: Prisma.Sql[] = [];
+    const rows: { imageId: string; vector: string }[] = [];
     for (const item of items) {
       if (seen.has(item.imageId)) {
         throw new InvalidArgumentError(`image ${item.imageId} appears twice in one batch`);
       }
       seen.add(item.imageId);
-      const literal = vectorLiteral(item.vector, model.dims, `embedding of image ${item.imageId}`);
-      if (isUuid(item.imageId)) values.push(Prisma.sql`(${item.imageId}::uuid, ${literal})`);
+      const vector = vectorLiteral(item.vector, model.dims, `embedding of image ${item.imageId}`);
+      if (isUuid(item.imageId)) rows.push({ imageId: item.imageId, vector });
     }
-    if (values.length === 0) return 0;
-    return this.prisma.$executeRaw`
-      INSERT INTO image_embeddings (id, image_id, model_id, merchant_id, product_id, embedding)
-      SELECT gen_random_uuid(), i.id, ${modelId}, i.merchant_id, i.product_id, v.embedding::vector
-      FROM (VALUES ${Prisma.join(values)}) AS v(image_id, embedding)
-      JOIN product_images i ON i.id = v.image_id AND i.merchant_id = ${merchantId}::uuid
-      ON CONFLICT (image_id, model_id)
-      DO UPDATE SET embedding = EXCLUDED.embedding, created_at = now()`;
+    if (rows.length === 0) return 0;
+    return this.prisma.$executeRaw(upsertEmbeddingsSql(merchantId, modelId, rows));
   }
 
   /** The stored vector, or null. */
   async get(merchantId: string, modelId: string, imageId: string): Promise<number[] | null> {
-    if (!isUuid(imageId)) return null;
-    const rows = await this.prisma.$queryRaw<{ v: string }[]>`
-      SELECT embedding::text AS v FROM image_embeddings
-      WHERE image_id = ${imageId}::uuid AND model_id = ${modelId}
-        AND merchant_id = ${merchantId}::uuid`;
-    return rows[0] ? parseVector(rows[0].v) : null;
+    return (await this.getMany(merchantId, modelId, [imageId])).get(imageId) ?? null;
   }
 
-  /**
-   * Every embedded image of the merchant for a model, with its product and category: the
-   * population a catalog evaluation samples its queries from.
-   */
   /** The vectors of several images (one model) by image id; ids not found are left out. */
   async getMany(
     merchantId: string,
@@ -174,22 +230,60 @@ export class EmbeddingRepository {
   ): Promise<Map<string, number[]>> {
     const ids = imageIds.filter(isUuid);
     if (ids.length === 0) return new Map();
-    const rows = await this.prisma.$queryRaw<{ id: string; v: string }[]>`
-      SELECT image_id::text AS id, embedding::text AS v FROM image_embeddings
-      WHERE image_id = ANY(${ids}::uuid[]) AND model_id = ${modelId}
-        AND merchant_id = ${merchantId}::uuid`;
+    const rows = await this.prisma.$queryRaw<{ id: string; v: string }[]>(
+      embeddingsOfImagesSql(merchantId, modelId, ids),
+    );
     return new Map(rows.map((r) => [r.id, parseVector(r.v)]));
   }
 
+  /** The vectors of the images of several products (one model), grouped by product. */
+  async ofProducts(
+    merchantId: string,
+    modelId: string,
+    productIds: readonly string[],
+  ): Promise<Map<string, number[][]>> {
+    const ids = productIds.filter(isUuid);
+    const grouped = new Map<string, number[][]>();
+    if (ids.length === 0) return grouped;
+    const rows = await this.prisma.$queryRaw<{ productId: string; v: string }[]>(
+      embeddingsOfProductsSql(merchantId, modelId, ids),
+    );
+    for (const row of rows) {
+      const list = grouped.get(row.productId) ?? [];
+      list.push(parseVector(row.v));
+      grouped.set(row.productId, list);
+    }
+    return grouped;
+  }
+
+  /**
+   * Every embedded image of the merchant for a model, with its product and category: the
+   * population a catalog evaluation samples its queries from.
+   */
   async catalog(
     merchantId: string,
     modelId: string,
   ): Promise<{ imageId: string; productId: string; category: string | null }[]> {
-    return this.prisma.$queryRaw`
-      SELECT e.image_id::text AS "imageId", e.product_id::text AS "productId", p.category
-      FROM image_embeddings e JOIN products p ON p.id = e.product_id
-      WHERE e.merchant_id = ${merchantId}::uuid AND e.model_id = ${modelId}
-      ORDER BY e.image_id`;
+    return this.prisma.$queryRaw(embeddedCatalogSql(merchantId, modelId));
+  }
+
+  /**
+   * A backfill's next batch: READY images of the merchant without a vector of this model and
+   * not failed for it, in id order after `afterId`.
+   */
+  async missing(
+    merchantId: string,
+    modelId: string,
+    afterId: string | null,
+    limit: number,
+  ): Promise<{ imageId: string; sha256: string }[]> {
+    assertInt(limit, 'limit', 1, MAX_NEAREST_K);
+    if (afterId !== null && !isUuid(afterId))
+      throw new InvalidArgumentError('afterId must be a UUID');
+    const rows = await this.prisma.$queryRaw<{ id: string; sha256: string }[]>(
+      imagesMissingEmbeddingSql(merchantId, modelId, afterId, limit),
+    );
+    return rows.map((r) => ({ imageId: r.id, sha256: r.sha256.trim() }));
   }
 
   /** Remove an image's vectors (all models, or one). Returns how many were removed. */
@@ -197,6 +291,14 @@ export class EmbeddingRepository {
     if (!isUuid(imageId)) return 0;
     const { count } = await this.prisma.imageEmbedding.deleteMany({
       where: { imageId, merchantId, ...(modelId === undefined ? {} : { modelId }) },
+    });
+    return count;
+  }
+
+  /** Remove every vector of one model in a merchant's catalog (retiring the model). */
+  async deleteModel(merchantId: string, modelId: string): Promise<number> {
+    const { count } = await this.prisma.imageEmbedding.deleteMany({
+      where: { merchantId, modelId },
     });
     return count;
   }
@@ -212,34 +314,16 @@ export class EmbeddingRepository {
    * relaxed order is restored by sorting the materialised candidates.
    */
   async nearest(args: NearestArgs): Promise<NearestHit[]> {
+    const query = await this.prepare(args);
     const { metric, k, threshold, distinctProducts = false } = args;
-    if (!['cosine', 'euclidean'].includes(metric)) {
-      throw new InvalidArgumentError(`metric must be cosine or euclidean, got ${metric}`);
-    }
-    assertInt(k, 'k', 1, MAX_NEAREST_K);
-    if (threshold != null) validateThreshold(metric, threshold);
-    if (args.filter) validateFilter(args.filter);
-    if (args.strategy !== undefined && !['auto', 'index', 'exact'].includes(args.strategy)) {
-      throw new InvalidArgumentError(`strategy must be auto, index or exact`);
-    }
-    if (args.efSearch !== undefined) assertInt(args.efSearch, 'efSearch', 1, MAX_NEAREST_K);
-    if ((args.excludeImageIds?.length ?? 0) > MAX_NEAREST_K) {
-      throw new InvalidArgumentError(`excludeImageIds takes at most ${MAX_NEAREST_K} ids`);
-    }
-    const model = await this.models.require(args.modelId);
-    const literal = vectorLiteral(args.vector, model.dims, 'query vector');
-    if (metric === 'cosine' && !Array.from(args.vector).some((x) => x !== 0)) {
-      throw new InvalidArgumentError('a zero vector has no cosine similarity');
-    }
-
     // Several images of one product can crowd the top k: ask for more candidates until k
     // distinct products are found, the candidates run out, or they pass the threshold.
     let limit = distinctProducts ? Math.min(k * 4, MAX_NEAREST_K) : k;
     for (;;) {
-      const rows = (await this.run(args, model.dims, literal, limit)).map((r) => ({
-        ...r,
-        score: toScore(metric, r.distance),
-      }));
+      const rows = (await this.run<Row>(args, nearestSql({ ...query, limit }))).map((r) => {
+        const distance = Math.max(0, r.distance);
+        return { ...r, distance, score: toScore(metric, distance) };
+      });
       const within =
         threshold == null ? rows : rows.filter((r) => passesThreshold(metric, r, threshold));
       const hits = distinctProducts ? bestPerProduct(within).slice(0, k) : within;
@@ -254,76 +338,111 @@ export class EmbeddingRepository {
     }
   }
 
+  /**
+   * Search: the k nearest products (each with its closest image), hydrated with the product
+   * and image rows, in one statement (one round trip with the connection's default settings).
+   * Widens the candidate window like `nearest` when images of the same products crowd it.
+   */
+  async nearestProducts(args: NearestArgs): Promise<NearestProductHit[]> {
+    const query = await this.prepare(args);
+    const { metric, k, threshold } = args;
+    let limit = Math.min(k * 4, MAX_NEAREST_K);
+    for (;;) {
+      const rows = await this.run<ProductHitRow>(args, nearestProductsSql({ ...query, limit, k }));
+      const hits = rows.map((r) => toProductHit(args.merchantId, metric, r));
+      const within =
+        threshold == null ? hits : hits.filter((h) => passesThreshold(metric, h, threshold));
+      const candidates = rows[0]?.candidateCount ?? 0;
+      const farthest = rows[0]?.farthest ?? null;
+      const cutByThreshold =
+        threshold != null &&
+        farthest !== null &&
+        !passesThreshold(
+          metric,
+          { distance: Math.max(0, farthest), score: toScore(metric, Math.max(0, farthest)) },
+          threshold,
+        );
+      const exhausted = candidates < limit || limit >= MAX_NEAREST_K || cutByThreshold;
+      if (within.length >= k || exhausted || rows.length === 0) return within.slice(0, k);
+      limit = Math.min(limit * 4, MAX_NEAREST_K);
+    }
+  }
+
   /** The plan Postgres chooses for a nearest query (EXPLAIN), for tests and benchmarks. */
   async explainNearest(args: NearestArgs): Promise<string> {
-    const model = await this.models.require(args.modelId);
-    const literal = vectorLiteral(args.vector, model.dims, 'query vector');
-    const rows = await this.inSearchSettings(
+    const query = await this.prepare(args);
+    const rows = await this.run<Record<string, string>>(
       args,
-      Prisma.sql`EXPLAIN ${this.nearestSql(args, model.dims, literal, args.k)}`,
+      Prisma.sql`EXPLAIN ${nearestSql({ ...query, limit: args.k })}`,
     );
-    return (rows as unknown as Record<string, string>[]).map((r) => Object.values(r)[0]).join('\n');
+    return rows.map((r) => Object.values(r)[0]).join('\n');
   }
 
-  private nearestSql(args: NearestArgs, dims: number, literal: string, limit: number): Prisma.Sql {
-    const type = Prisma.raw(vectorType(dims));
-    const op = Prisma.raw(args.metric === 'cosine' ? '<=>' : '<->');
-    const join = hasConditions(args.filter)
-      ? Prisma.sql`JOIN products p ON p.id = e.product_id`
-      : Prisma.empty;
-    const excluded = (args.excludeImageIds ?? []).filter(isUuid);
-    const exclude =
-      excluded.length === 0
-        ? Prisma.empty
-        : Prisma.sql`AND e.image_id NOT IN (${Prisma.join(excluded.map((id) => Prisma.sql`${id}::uuid`))})`;
-    return Prisma.sql`
-      WITH candidates AS MATERIALIZED (
-        SELECT e.image_id, e.product_id, (e.embedding::${type} ${op} ${literal}::${type}) AS distance
-        FROM image_embeddings e ${join}
-        WHERE e.model_id = ${args.modelId}
-          AND e.merchant_id = ${args.merchantId}::uuid
-          AND ${productFilterSql(args.filter)} ${exclude}
-        ORDER BY distance
-        LIMIT ${limit}
-      )
-      SELECT image_id::text AS "imageId", product_id::text AS "productId", distance::float8 AS distance
-      FROM candidates
-      ORDER BY distance, image_id`;
+  /** Validate the arguments before any query runs, and resolve the model's dims. */
+  private async prepare(args: NearestArgs): Promise<Omit<NearestQuery, 'limit'>> {
+    const { metric, k, threshold } = args;
+    if (!['cosine', 'euclidean'].includes(metric)) {
+      throw new InvalidArgumentError(`metric must be cosine or euclidean, got ${metric}`);
+    }
+    assertInt(k, 'k', 1, MAX_NEAREST_K);
+    if (threshold != null) validateThreshold(metric, threshold);
+    if (args.filter) validateFilter(args.filter);
+    if (args.strategy !== undefined && !['auto', 'index', 'exact'].includes(args.strategy)) {
+      throw new InvalidArgumentError(`strategy must be auto, index or exact`);
+    }
+    if (args.efSearch !== undefined) assertInt(args.efSearch, 'efSearch', 1, MAX_NEAREST_K);
+    for (const [name, ids] of [
+      ['excludeImageIds', args.excludeImageIds],
+      ['excludeProductIds', args.excludeProductIds],
+    ] as const) {
+      if ((ids?.length ?? 0) > MAX_EXCLUDED) {
+        throw new InvalidArgumentError(`${name} takes at most ${MAX_EXCLUDED} ids`);
+      }
+    }
+    const model = await this.models.require(args.modelId);
+    const vector = vectorLiteral(args.vector, model.dims, 'query vector');
+    if (metric === 'cosine' && !Array.from(args.vector).some((x) => x !== 0)) {
+      throw new InvalidArgumentError('a zero vector has no cosine similarity');
+    }
+    return {
+      merchantId: args.merchantId,
+      modelId: args.modelId,
+      dims: model.dims,
+      vector,
+      metric,
+      filter: args.filter,
+      excludeImageIds: args.excludeImageIds?.filter(isUuid),
+      excludeProductIds: args.excludeProductIds?.filter(isUuid),
+    };
   }
 
-  private async run(
-    args: NearestArgs,
-    dims: number,
-    literal: string,
-    limit: number,
-  ): Promise<Row[]> {
-    const rows = await this.inSearchSettings(args, this.nearestSql(args, dims, literal, limit));
-    return rows.map((r) => ({ ...r, distance: Math.max(0, r.distance) }));
-  }
-
-  /** Run a query in a transaction with the session settings of a nearest search. */
-  private async inSearchSettings(args: NearestArgs, query: Prisma.Sql): Promise<Row[]> {
+  /**
+   * Run a nearest statement. Connections start with this repository's defaults (createDb sets
+   * hnsw.ef_search = HNSW_EF_SEARCH and relaxed iterative scans), so the usual query is one
+   * statement; another strategy or ef_search runs its settings first, in one transaction.
+   */
+  private async run<T>(args: NearestArgs, query: Prisma.Sql): Promise<T[]> {
     const strategy = args.strategy ?? 'auto';
+    // Candidates beyond ef_search come from the iterative scan; k above it raises it.
     const efSearch = Math.min(Math.max(args.efSearch ?? HNSW_EF_SEARCH, args.k), MAX_NEAREST_K);
-    // set_config(..., true) is SET LOCAL: the settings end with this transaction. One statement
-    // for all of them: each extra statement is another round trip inside the transaction.
-    // JIT is off: a k-NN query runs in about a millisecond, and a disabled plan node's huge cost
-    // estimate (enable_* = off) would otherwise trigger 100+ ms of JIT compilation per query
-    // (seen with EXPLAIN ANALYZE on native Postgres 15).
-    const settings =
-      strategy === 'exact'
-        ? Prisma.sql`SELECT set_config('enable_indexscan', 'off', true),
-                            set_config('jit', 'off', true)`
-        : Prisma.sql`SELECT set_config('hnsw.ef_search', ${String(efSearch)}, true),
-                            set_config('hnsw.iterative_scan', 'relaxed_order', true),
-                            -- 'index': an ordered HNSW scan is the only plan left without a sort.
-                            set_config('enable_sort', ${strategy === 'index' ? 'off' : 'on'}, true),
-                            set_config('jit', 'off', true)`;
-    const [, rows] = await this.prisma.$transaction([
-      this.prisma.$queryRaw(settings),
-      this.prisma.$queryRaw<Row[]>(query),
-    ]);
-    return rows;
+    if (strategy === 'auto' && efSearch === HNSW_EF_SEARCH) {
+      return this.prisma.$queryRaw<T[]>(query);
+    }
+    const settings = searchSettingsSql(strategy, efSearch);
+    if (isRootClient(this.prisma)) {
+      const [, rows] = await this.prisma.$transaction([
+        this.prisma.$queryRaw(settings),
+        this.prisma.$queryRaw<T[]>(query),
+      ]);
+      return rows;
+    }
+    // Already inside a transaction: SET LOCAL lasts until it ends, so restore the defaults after.
+    await this.prisma.$queryRaw(settings);
+    try {
+      return await this.prisma.$queryRaw<T[]>(query);
+    } finally {
+      await this.prisma.$queryRaw(defaultSearchSettingsSql(HNSW_EF_SEARCH));
+    }
   }
 }
 

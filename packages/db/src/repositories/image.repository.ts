@@ -1,6 +1,7 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import type { DbClient } from '../client.js';
 import type { ProductImage as ImageRow } from '../generated/prisma/client.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { newId } from './ids.js';
 import { assertInt, assertText, isUuid } from './validate.js';
 
 export type ImageStatus = 'PENDING' | 'READY' | 'FAILED';
@@ -56,7 +57,7 @@ function validate(input: AddImageInput): void {
 
 /** Product images of one merchant, deduplicated per product by content hash. */
 export class ImageRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
   /**
    * Attach an image to a product. The same bytes (sha256) on the same product are stored once:
@@ -71,22 +72,21 @@ export class ImageRepository {
         })
       : null;
     if (!product) throw new NotFoundError(`product ${input.productId}`);
+    // ON CONFLICT rather than catching a unique violation: inside a transaction a violation
+    // would abort it. A concurrent add of the same bytes either wins (we return its row) or
+    // waits for ours.
+    const inserted = await this.prisma.$queryRaw<{ id: string }[]>`
+      INSERT INTO product_images (id, merchant_id, product_id, sha256, mime, width, height,
+                                  byte_size, storage_key, status)
+      VALUES (${newId()}::uuid, ${merchantId}::uuid, ${input.productId}::uuid, ${input.sha256},
+              ${input.mime}, ${input.width}, ${input.height}, ${input.byteSize},
+              ${input.storageKey}, ${input.status ?? 'PENDING'}::"ImageStatus")
+      ON CONFLICT (product_id, sha256) DO NOTHING
+      RETURNING id::text AS id`;
     const key = { productId_sha256: { productId: input.productId, sha256: input.sha256 } };
-    const existing = await this.prisma.productImage.findUnique({ where: key });
-    if (existing) return { image: toRecord(existing), created: false };
-    try {
-      const row = await this.prisma.productImage.create({
-        data: { ...input, status: input.status ?? 'PENDING', merchantId },
-      });
-      return { image: toRecord(row), created: true };
-    } catch (error) {
-      // A concurrent add of the same bytes won the race: return its row.
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        const row = await this.prisma.productImage.findUnique({ where: key });
-        if (row) return { image: toRecord(row), created: false };
-      }
-      throw error;
-    }
+    const row = await this.prisma.productImage.findUnique({ where: key });
+    if (!row) throw new NotFoundError(`product ${input.productId}`);
+    return { image: toRecord(row), created: inserted.length > 0 };
   }
 
   async get(merchantId: string, id: string): Promise<ImageRecord | null> {

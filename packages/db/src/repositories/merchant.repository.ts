@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { DbClient } from '../client.js';
 import { assertText, isUuid } from './validate.js';
 
 export interface MerchantRecord {
@@ -9,7 +9,7 @@ export interface MerchantRecord {
 }
 
 export class MerchantRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
   async create(name: string): Promise<MerchantRecord> {
     assertText(name, 'merchant name', { min: 1, max: 200 });

@@ -1,6 +1,8 @@
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import type { DbClient } from '../client.js';
+import { Prisma } from '../generated/prisma/client.js';
 import type { Product as ProductRow } from '../generated/prisma/client.js';
-import { ConflictError, InvalidArgumentError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { newId } from './ids.js';
 import {
   isPlainObject,
   productFilterSql,
@@ -134,7 +136,7 @@ function isNotFound(error: unknown): boolean {
 
 /** Products of one merchant. Every method is scoped by merchantId; other merchants' ids miss. */
 export class ProductRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
   async create(merchantId: string, input: ProductInput): Promise<ProductRecord> {
     validate(input);
@@ -202,6 +204,30 @@ export class ProductRepository {
         throw error;
       }
     }
+  }
+
+  /**
+   * The product with this externalId, created from `input` when there is none; an existing
+   * product is returned as it is. Two concurrent calls for a new externalId get the same
+   * product (ON CONFLICT waits for the other insert instead of failing, also in a transaction).
+   */
+  async ensure(
+    merchantId: string,
+    input: ProductInput,
+  ): Promise<{ product: ProductRecord; created: boolean }> {
+    validate(input);
+    const inserted = await this.prisma.$queryRaw<{ id: string }[]>`
+      INSERT INTO products (id, merchant_id, external_id, title, description, category, labels,
+                            price, currency, url, updated_at)
+      VALUES (${newId()}::uuid, ${merchantId}::uuid, ${input.externalId}, ${input.title},
+              ${input.description ?? null}, ${input.category ?? null},
+              ${JSON.stringify(input.labels ?? {})}::jsonb, ${input.price ?? null}::numeric,
+              ${input.currency ?? null}, ${input.url ?? null}, now())
+      ON CONFLICT (merchant_id, external_id) DO NOTHING
+      RETURNING id::text AS id`;
+    const product = await this.getByExternalId(merchantId, input.externalId);
+    if (!product) throw new NotFoundError(`merchant ${merchantId}`);
+    return { product, created: inserted.length > 0 };
   }
 
   /** Deletes the product with its images and embeddings (ON DELETE CASCADE). */

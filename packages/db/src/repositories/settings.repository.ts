@@ -1,13 +1,14 @@
-import type { PrismaClient } from '../generated/prisma/client.js';
+import type { DbClient } from '../client.js';
 import type { Metric } from './embedding.repository.js';
 import { validateThreshold } from './embedding.repository.js';
-import { assertInt } from './validate.js';
+import { assertInt, isUuid } from './validate.js';
+import { assertModelId } from '../queries/vector-sql.js';
 
 export interface SearchSettingsRecord {
   metric: Metric;
-  /** On the metric's scale (DESIGN.md); null: no cut. */
+  /** On the metric's scale (docs/architecture.md); null: the model's recommended default. */
   searchThreshold: number | null;
-  /** On the metric's scale; passing it means "same product". Null: no MATCH verdicts. */
+  /** On the metric's scale; passing it means "same product". Null: the model's default. */
   matchThreshold: number | null;
   topK: number;
   /** Null while the merchant still runs on the defaults. */
@@ -26,17 +27,24 @@ export const DEFAULT_SEARCH_SETTINGS: Omit<SearchSettingsRecord, 'updatedAt'> = 
 export const MAX_TOP_K = 100;
 
 const toDb = { cosine: 'COSINE', euclidean: 'EUCLIDEAN' } as const;
-const fromDb = { COSINE: 'cosine', EUCLIDEAN: 'euclidean' } as const;
+export const fromDbMetric = { COSINE: 'cosine', EUCLIDEAN: 'euclidean' } as const;
 
-/** Per-merchant search settings; a merchant without a row gets the defaults. */
+/**
+ * Search settings per merchant and model: each model has its own score scale, so its thresholds
+ * are its own. A (merchant, model) without a row gets the defaults.
+ */
 export class SettingsRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: DbClient) {}
 
-  async get(merchantId: string): Promise<SearchSettingsRecord> {
-    const row = await this.prisma.searchSettings.findUnique({ where: { merchantId } });
+  async get(merchantId: string, modelId: string): Promise<SearchSettingsRecord> {
+    const row = isUuid(merchantId)
+      ? await this.prisma.searchSettings.findUnique({
+          where: { merchantId_modelId: { merchantId, modelId } },
+        })
+      : null;
     if (!row) return { ...DEFAULT_SEARCH_SETTINGS, updatedAt: null };
     return {
-      metric: fromDb[row.metric],
+      metric: fromDbMetric[row.metric],
       searchThreshold: row.searchThreshold,
       matchThreshold: row.matchThreshold,
       topK: row.topK,
@@ -48,8 +56,13 @@ export class SettingsRepository {
    * Change some settings. Thresholds are validated on the scale of the resulting metric, so a
    * metric switch must come with thresholds on the new scale (or clear them with null).
    */
-  async update(merchantId: string, patch: SearchSettingsPatch): Promise<SearchSettingsRecord> {
-    const current = await this.get(merchantId);
+  async update(
+    merchantId: string,
+    modelId: string,
+    patch: SearchSettingsPatch,
+  ): Promise<SearchSettingsRecord> {
+    assertModelId(modelId);
+    const current = await this.get(merchantId, modelId);
     const next = { ...current, ...patch };
     if (patch.topK !== undefined) assertInt(patch.topK, 'topK', 1, MAX_TOP_K);
     if (next.metric !== current.metric) {
@@ -66,10 +79,37 @@ export class SettingsRepository {
       topK: next.topK,
     };
     await this.prisma.searchSettings.upsert({
-      where: { merchantId },
-      create: { merchantId, ...data },
+      where: { merchantId_modelId: { merchantId, modelId } },
+      create: { merchantId, modelId, ...data },
       update: data,
     });
-    return this.get(merchantId);
+    return this.get(merchantId, modelId);
+  }
+
+  /**
+   * A model a merchant switches to starts with the metric and page size the merchant chose for
+   * the model it leaves, and the new model's own recommended thresholds (null). Nothing changes
+   * when the new model has settings already (a switch back).
+   */
+  async inherit(merchantId: string, fromModelId: string, toModelId: string): Promise<void> {
+    assertModelId(toModelId);
+    const existing = await this.prisma.searchSettings.findUnique({
+      where: { merchantId_modelId: { merchantId, modelId: toModelId } },
+    });
+    if (existing) return;
+    const from = await this.prisma.searchSettings.findUnique({
+      where: { merchantId_modelId: { merchantId, modelId: fromModelId } },
+    });
+    if (!from) return;
+    await this.prisma.searchSettings.create({
+      data: {
+        merchantId,
+        modelId: toModelId,
+        metric: from.metric,
+        searchThreshold: null,
+        matchThreshold: null,
+        topK: from.topK,
+      },
+    });
   }
 }
