@@ -16,7 +16,7 @@ import {
   UnsupportedImageError,
 } from './errors.js';
 import { bundledModelPath, loadManifest } from './manifest.js';
-import { SessionWorker } from './pool.js';
+import { SessionWorker } from './session-worker-client.js';
 import { catalogPng, cosine, pngBomb } from './testing/images.js';
 
 const images: Buffer[] = [];

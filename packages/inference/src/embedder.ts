@@ -1,14 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import {
-  BusyError,
-  DeviceUnavailableError,
-  EmbedderClosedError,
-  InferenceError,
-  ModelError,
-} from './errors.js';
+import { Admission, noWorkerError } from './admission.js';
+import { Batcher } from './batcher.js';
+import { startOnDevice, type Device, type ExecutionProvider } from './device.js';
+import { batchWindow, embedBatch as embedEach, type EmbedBatchItem } from './embed-batch.js';
+import { EmbedderClosedError, InferenceError, ModelError } from './errors.js';
 import {
   loadManifest,
   readModelFile,
@@ -16,7 +11,6 @@ import {
   type MetricThresholds,
 } from './manifest.js';
 import { stripClassifier } from './onnx-graph.js';
-import { SessionWorker, type WorkerConfig } from './pool.js';
 import {
   DEFAULT_LIMITS,
   preprocessImage,
@@ -24,8 +18,11 @@ import {
   type ImageInfo,
   type ImageLimits,
 } from './preprocess.js';
+import { SessionWorker, type WorkerConfig } from './session-worker-client.js';
+import { startWorkers, WorkerPool } from './worker-pool.js';
 
-export type Device = 'auto' | 'cpu' | 'cuda';
+export type { Device } from './device.js';
+export type { EmbedBatchItem } from './embed-batch.js';
 
 export interface EmbedderOptions {
   /** A bundled model id (`'fashion-resnet'`), a model directory, a `model.json` path, or a
@@ -62,7 +59,7 @@ export interface EmbedderInfo {
   dims: number;
   normalized: boolean;
   /** The execution provider actually in use. */
-  executionProvider: 'cpu' | 'cuda';
+  executionProvider: ExecutionProvider;
   workers: number;
   threadsPerWorker: number;
   maxBatch: number;
@@ -92,8 +89,6 @@ export interface EmbedderStats {
   running: number;
 }
 
-export type EmbedBatchItem = Uint8Array | { bytes: Uint8Array; options?: EmbedOptions };
-
 export type EmbedBatchResult = ({ ok: true } & EmbedResult) | { ok: false; error: Error };
 
 export interface Embedder {
@@ -110,36 +105,6 @@ export interface Embedder {
   /** Stop accepting work, then finish queued work (`drain`, default) or reject it with
    * EmbedderClosedError, and end the worker threads. */
   close(options?: { drain?: boolean }): Promise<void>;
-}
-
-interface Pending {
-  tensor: Float32Array;
-  resolve: (v: Float32Array) => void;
-  reject: (e: Error) => void;
-  since: number;
-}
-
-/**
- * Why CUDA cannot work, when that is knowable without trying: on Linux onnxruntime-node loads
- * its CUDA provider from a library that only ONNXRUNTIME_NODE_INSTALL=cuda12 installs. Trying
- * anyway makes ONNX Runtime print a native error to stderr before failing.
- */
-function missingCudaProvider(): string | null {
-  if (process.platform !== 'linux') return null;
-  try {
-    const bin = path.join(
-      path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')),
-      '..',
-      'bin',
-    );
-    for (const napi of readdirSync(bin)) {
-      const dir = path.join(bin, napi, 'linux', process.arch);
-      if (existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so'))) return null;
-    }
-    return 'onnxruntime-node was installed without its CUDA provider (libonnxruntime_providers_cuda.so)';
-  } catch {
-    return null;
-  }
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -191,7 +156,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   };
   const threadsPerWorker = Math.max(1, Math.floor(threads / workers));
 
-  const startWorker = async (dev: 'cpu' | 'cuda') => {
+  const startWorker = async (dev: ExecutionProvider) => {
     const { worker, dims } = await SessionWorker.start({
       ...base,
       device: dev,
@@ -213,195 +178,51 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
           { cause: err },
         );
 
-  let provider: 'cpu' | 'cuda' = 'cpu';
-  const pool: SessionWorker[] = [];
+  let provider: ExecutionProvider;
+  let started: SessionWorker[];
   try {
-    if (device !== 'cpu') {
-      try {
-        const missing = missingCudaProvider();
-        if (missing) throw new Error(missing);
-        pool.push(await startWorker('cuda'));
-        provider = 'cuda';
-      } catch (err) {
-        if (err instanceof ModelError) throw err;
-        const reason = err instanceof Error ? err.message : String(err);
-        if (device === 'cuda') {
-          throw new DeviceUnavailableError(
-            `model ${key}: the CUDA execution provider is not available (${reason}). Install onnxruntime-node's CUDA 12 binaries (ONNXRUNTIME_NODE_INSTALL=cuda12 npm install) on a machine with an NVIDIA driver, CUDA 12 and cuDNN 9, or use device 'cpu'.`,
-            { cause: err },
-          );
-        }
-        logger.warn(
-          `@lookalike/inference: model ${key}: CUDA unavailable (${reason}); running on CPU.`,
-        );
-      }
-    }
-    while (pool.length < workers) pool.push(await startWorker(provider));
+    const first = await startOnDevice(device, startWorker, { key, logger });
+    provider = first.provider;
+    started = await startWorkers(workers, () => startWorker(first.provider), [first.started]);
   } catch (err) {
-    await Promise.all(pool.map((w) => w.close()));
     throw initError(err);
   }
 
-  const queue: Pending[] = [];
-  let waiting = 0; // admitted requests not yet handed to a worker
-  let timer: NodeJS.Timeout | null = null;
-  let immediate: NodeJS.Immediate | null = null;
-  let closed = false;
-  let draining = true; // close({ drain: false }) sets it to false
-  let onSettled: (() => void) | null = null;
-  let inFlight = 0;
   const tensorSize = channels * size * size;
   const dims = manifest.output.dims;
-
-  const counters = { batches: 0, images: 0, largestBatch: 0 };
-  const settledAll = () => queue.length === 0 && inFlight === 0 && waiting === 0;
-  const checkSettled = () => {
-    if (closed && onSettled && settledAll()) onSettled();
-  };
-
-  const dispatch = (worker: SessionWorker) => {
-    const batch = queue.splice(0, maxBatch);
-    waiting -= batch.length;
-    counters.batches++;
-    counters.images += batch.length;
-    counters.largestBatch = Math.max(counters.largestBatch, batch.length);
-    inFlight += batch.length;
-    const data = new Float32Array(batch.length * tensorSize);
-    batch.forEach((p, i) => {
-      data.set(p.tensor, i * tensorSize);
-    });
-    worker
-      .run(data, batch.length)
-      .then(
-        (out) => {
-          batch.forEach((p, i) => {
-            p.resolve(out.slice(i * dims, (i + 1) * dims));
-          });
-        },
-        (err: unknown) => {
-          const e = err instanceof Error ? err : new Error(String(err));
-          batch.forEach((p) => {
-            p.reject(e);
-          });
-        },
-      )
-      .finally(() => {
-        inFlight -= batch.length;
-        checkSettled();
-      });
-  };
-
-  /**
-   * Hand queued work to idle workers. A full batch goes at once. A partial batch is never sent
-   * from inside enqueue(): it waits for the current event-loop turn to end (setImmediate), so
-   * requests that arrive together — e.g. callers resubmitting as a batch's results resolve —
-   * share one run, and at most `maxDelayMs` beyond that for stragglers. A lone request thus
-   * pays microseconds with the default maxDelayMs of 0, and under load batches form by
-   * themselves while the workers are busy.
-   */
-  const schedule = (deferred = false) => {
-    if (timer) {
-      clearTimeout(timer);
-      timer = null;
-    }
-    if (immediate) {
-      clearImmediate(immediate);
-      immediate = null;
-    }
-    for (;;) {
-      const oldest = queue[0];
-      if (!oldest) return;
-      const idle = pool.find((w) => !w.busy && w.usable);
-      if (!idle) return; // a worker's onIdle calls schedule again
-      const wait = maxDelayMs - (performance.now() - oldest.since);
-      if (queue.length >= maxBatch || closed || (deferred && wait <= 0)) dispatch(idle);
-      else {
-        if (wait > 0)
-          timer = setTimeout(() => {
-            schedule(true);
-          }, wait);
-        else
-          immediate = setImmediate(() => {
-            schedule(true);
-          });
-        return;
-      }
-    }
-  };
-  const onIdle = () => {
-    schedule();
-  };
-
-  // A crashed worker (e.g. out of memory in native code) is replaced; its batch has already
-  // been rejected. While the embedder is closing nothing is restarted: the remaining workers
-  // finish the queue. Once no worker is running and none is being started, queued requests
-  // fail and new ones are refused at once instead of waiting forever.
-  let restarting = 0;
-  let poolClosed = false;
-  const noWorker = () => restarting === 0 && !pool.some((w) => w.alive);
-  const noWorkerError = () =>
-    new InferenceError('WORKER_FAILED', `model ${key}: no inference worker is running`);
-  const failQueue = () => {
-    const dropped = queue.splice(0);
-    waiting -= dropped.length;
-    for (const p of dropped) p.reject(noWorkerError());
-    checkSettled();
-  };
-  const watch = (w: SessionWorker) => {
-    w.onIdle = onIdle;
-    w.onExit = () => {
-      if (closed) {
-        if (noWorker()) failQueue();
-        return;
-      }
-      restarting++;
-      startWorker(provider).then(
-        (replacement) => {
-          restarting--;
-          const i = pool.indexOf(w);
-          if (i >= 0) pool[i] = replacement;
-          watch(replacement);
-          // Closing but not yet done: the replacement helps drain, and shutdown() closes it.
-          if (poolClosed) void replacement.close();
-          else schedule();
-        },
-        (err: unknown) => {
-          restarting--;
-          logger.warn(
-            `@lookalike/inference: model ${key}: cannot restart a crashed worker: ${err instanceof Error ? err.message : String(err)}`,
-          );
-          if (noWorker()) failQueue();
-        },
+  // The pool tells the batcher when a worker is free, and the batcher asks the pool for one.
+  const pool = new WorkerPool(started, {
+    start: () => startWorker(provider),
+    onIdle: () => {
+      batcher.schedule();
+    },
+    onNoWorker: () => {
+      batcher.failQueued(() => noWorkerError(key));
+    },
+    onRestartFailed: (err) => {
+      logger.warn(
+        `@lookalike/inference: model ${key}: cannot restart a crashed worker: ${err instanceof Error ? err.message : String(err)}`,
       );
-    };
-  };
-  pool.forEach(watch);
+    },
+  });
+  const batcher = new Batcher({
+    runners: pool,
+    maxBatch,
+    maxDelayMs,
+    inputSize: tensorSize,
+    outputSize: dims,
+  });
+  const admission = new Admission({
+    key,
+    maxQueue,
+    queued: () => batcher.queued,
+    noWorker: () => pool.noWorker,
+  });
 
-  /** Queue an admitted request (already counted in `waiting`). */
-  const enqueue = (tensor: Float32Array) =>
-    new Promise<Float32Array>((resolve, reject) => {
-      if (noWorker()) {
-        // The last worker died while this image was being decoded.
-        waiting--;
-        checkSettled();
-        reject(noWorkerError());
-        return;
-      }
-      queue.push({ tensor, resolve, reject, since: performance.now() });
-      schedule();
-    });
-
-  /** Admit one request (counted in `waiting`), or say why not. */
-  const admit = (): Error | null => {
-    if (closed) return new EmbedderClosedError(`model ${key}: the embedder is closed`);
-    if (noWorker()) return noWorkerError();
-    if (waiting >= maxQueue) {
-      return new BusyError(
-        `model ${key}: ${waiting} requests are waiting (maxQueue ${maxQueue}); retry later`,
-      );
-    }
-    waiting++;
-    return null;
+  /** Queue an admitted request, unless it must be refused now. */
+  const enqueue = (tensor: Float32Array): Promise<Float32Array> => {
+    const refused = admission.handOff();
+    return refused ? Promise.reject(refused) : batcher.enqueue(tensor);
   };
 
   const embedAdmitted = async (
@@ -412,22 +233,15 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     try {
       pre = await preprocessImage(bytes, manifest.input, opts, limits, `model ${key}`);
     } catch (err) {
-      waiting--;
-      checkSettled();
+      admission.drop();
       throw err;
-    }
-    if (closed && !draining) {
-      // close({ drain: false }) happened while this image was being decoded.
-      waiting--;
-      checkSettled();
-      throw new EmbedderClosedError(`model ${key}: the embedder was closed before this image ran`);
     }
     const vector = await enqueue(pre.tensor);
     return { vector, image: pre.image };
   };
 
   const embed = (bytes: Uint8Array, opts?: EmbedOptions): Promise<EmbedResult> => {
-    const refused = admit();
+    const refused = admission.admit();
     return refused ? Promise.reject(refused) : embedAdmitted(bytes, opts);
   };
 
@@ -439,45 +253,13 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
         ),
       );
     }
-    const refused = admit();
+    const refused = admission.admit();
     return refused ? Promise.reject(refused) : enqueue(tensor);
   };
 
-  const embedBatch = async (items: readonly EmbedBatchItem[]): Promise<EmbedBatchResult[]> => {
-    const results: EmbedBatchResult[] = new Array<EmbedBatchResult>(items.length);
-    // Enough in flight to keep every worker's next batch full, without flooding the queue
-    // (other callers' embed() must still find room).
-    const window = Math.max(1, Math.min(maxQueue, maxBatch * pool.length * 2));
-    let next = 0;
-    const lane = async () => {
-      while (next < items.length) {
-        const i = next++;
-        const item = items[i];
-        if (!item) break;
-        const [bytes, opts] =
-          item instanceof Uint8Array ? [item, undefined] : [item.bytes, item.options];
-        for (;;) {
-          try {
-            const r = await embed(bytes, opts);
-            results[i] = { ok: true, ...r };
-            break;
-          } catch (error) {
-            if (error instanceof BusyError) {
-              await new Promise((r) => setTimeout(r, maxDelayMs + 1));
-              continue;
-            }
-            results[i] = {
-              ok: false,
-              error: error instanceof Error ? error : new Error(String(error)),
-            };
-            break;
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(window, items.length) }, lane));
-    return results;
-  };
+  const window = batchWindow({ maxBatch, maxQueue, workers: pool.size });
+  const embedBatch = (items: readonly EmbedBatchItem[]): Promise<EmbedBatchResult[]> =>
+    embedEach(items, embed, { window, busyRetryMs: maxDelayMs + 1 });
 
   let closing: Promise<void> | null = null;
   const close = ({ drain = true }: { drain?: boolean } = {}): Promise<void> => {
@@ -485,27 +267,22 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     return closing;
   };
   const shutdown = async (drain: boolean): Promise<void> => {
-    closed = true;
-    draining = drain;
+    admission.close(drain);
+    pool.stopRestarting();
     if (!drain) {
-      const dropped = queue.splice(0);
-      waiting -= dropped.length;
-      for (const p of dropped)
-        p.reject(
+      batcher.failQueued(
+        () =>
           new EmbedderClosedError(`model ${key}: the embedder was closed before this request ran`),
-        );
+      );
     }
+    // Partial batches go at once from now on.
+    batcher.close();
     // Requests still being decoded or queued (drain) and batches on the workers finish first.
-    if (!settledAll()) {
-      await new Promise<void>((resolve) => {
-        onSettled = resolve;
-        schedule();
-      });
-    }
-    if (timer) clearTimeout(timer);
-    if (immediate) clearImmediate(immediate);
-    poolClosed = true;
-    await Promise.all(pool.map((w) => w.close()));
+    // Once nothing is being decoded nothing more can be queued, so the two waits in turn are
+    // one wait for both.
+    await admission.drained();
+    await batcher.settled();
+    await pool.close();
   };
 
   const info: EmbedderInfo = {
@@ -515,7 +292,7 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     dims,
     normalized: manifest.output.normalize,
     executionProvider: provider,
-    workers: pool.length,
+    workers: pool.size,
     threadsPerWorker,
     maxBatch,
     maxDelayMs,
@@ -524,6 +301,10 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     defaults: manifest.defaults ?? {},
     limits,
   };
-  const stats = (): EmbedderStats => ({ ...counters, waiting, running: inFlight });
+  const stats = (): EmbedderStats => ({
+    ...batcher.counts(),
+    waiting: admission.waiting,
+    running: batcher.running,
+  });
   return { info, embed, embedBatch, embedTensor, stats, close };
 }

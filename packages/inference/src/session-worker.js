@@ -2,7 +2,7 @@
 /**
  * One ONNX Runtime session in a worker thread. onnxruntime-node's `run()` holds the calling
  * thread for the whole inference, so sessions never run on the main thread; the main thread
- * batches requests (pool.ts) and posts each batch here.
+ * batches requests (batcher.ts) and posts each batch here (SessionWorker, session-worker-client.ts).
  *
  * Plain JavaScript (type-checked through JSDoc) so the same file runs from source in tests and
  * from dist/ in production, without a TypeScript loader inside the worker.

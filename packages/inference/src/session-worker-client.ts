@@ -1,3 +1,5 @@
+// The main thread's handle on one session-worker.js thread: starts it, posts batches to it and
+// closes it. Pooling, restarts and batching live in worker-pool.ts and batcher.ts.
 import { Worker } from 'node:worker_threads';
 import { InferenceError } from './errors.js';
 
