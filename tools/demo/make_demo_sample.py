@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cut the demo catalog's images out of Debian's dataset-fashion-mnist (test split).
 
-Writes apps/api/demo/fashion-sample-{images-idx3,labels-idx1}-ubyte.gz: the first N test images
+Writes packages/core/demo/fashion-sample-{images-idx3,labels-idx1}-ubyte.gz: the first N test images
 and their labels, in Fashion-MNIST's own IDX format, so `npm start` can seed a demo catalog on a
 machine without the Debian package. The test split is used because the bundled model was
 trained on the train split: demo searches run on images the model has never seen.

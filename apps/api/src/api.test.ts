@@ -3,12 +3,17 @@ import path from 'node:path';
 import { testEngines } from '@lookalike/db';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { generateApiKey } from './auth/api-key.service.js';
-import { FASHION_CATEGORIES, readFashionSample } from './demo/fashion-sample.js';
-import { COLOURS, renderCatalogImage, renderShopperPhoto } from './demo/render.js';
-import { seedDemoCatalog } from './demo/seed.js';
+import {
+  COLOURS,
+  FASHION_CATEGORIES,
+  generateApiKey,
+  readFashionSample,
+  renderCatalogImage,
+  renderShopperPhoto,
+  seedDemoCatalog,
+} from '@lookalike/core';
+import type { GraphQLClient } from '@lookalike/sdk';
 import { printSchemaSorted } from './schema/print.js';
-import { GraphQLClient } from './testing/client.js';
 import { startTestServer, type TestServer } from './testing/server.js';
 
 const DEMO_PRODUCTS = 60;
@@ -67,7 +72,7 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
   beforeAll(async () => {
     t = await startTestServer(engine);
     api = t.client;
-    await seedDemoCatalog(t.server.services.catalog, t.server.bootstrap.merchantId, {
+    await seedDemoCatalog(t.server.core.catalog, t.server.bootstrap.merchantId, {
       count: DEMO_PRODUCTS,
       extraPhotoShare: 0.3,
     });
@@ -124,7 +129,7 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
 
     it('embeds a photo once when one operation searches it with both metrics', async () => {
       const photo = catalogPhotos.get('DEMO-00004') as Buffer;
-      const embed = vi.spyOn(t.server.services.embedder, 'embed');
+      const embed = vi.spyOn(t.server.core.registry.default, 'embed');
       try {
         const res = await api.upload<{
           cosine: SimilarData['similarProducts'];
@@ -625,7 +630,7 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
 
     it('two merchants cannot see or change each other’s catalog', async () => {
       const other = await t.db.merchants.create('Other shop');
-      const { token } = await t.server.services.apiKeys.create(other.id, 'other', [
+      const { token } = await t.server.core.apiKeys.create(other.id, 'other', [
         'SEARCH',
         'CATALOG_WRITE',
       ]);
@@ -890,7 +895,7 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({
         status: 'ready',
-        checks: { database: 'ok', migrations: 'ok', model: 'fashion-resnet-v1 on cpu' },
+        checks: { database: 'ok', migrations: 'ok', models: 'fashion-resnet-v1 on cpu' },
       });
     });
   });
@@ -916,7 +921,7 @@ describe('server configuration', () => {
       expect(limited.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       // Another key has its own budget.
-      const { token } = await t.server.services.apiKeys.create(
+      const { token } = await t.server.core.apiKeys.create(
         t.server.bootstrap.merchantId,
         'second',
         ['SEARCH'],

@@ -1,8 +1,6 @@
 import path from 'node:path';
+import { API_KEY_PATTERN, DEFAULT_CACHE_TTL_MS } from '@lookalike/core';
 import { z } from 'zod';
-
-/** Keys look like lk_<prefix>_<secret>: 12 and 40 base62 characters. */
-export const API_KEY_PATTERN = /^lk_([A-Za-z0-9]{12})_([A-Za-z0-9]{40})$/;
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -32,19 +30,44 @@ const schema = z.object({
     .default(10 * 1024 * 1024),
   /** Requests per minute per API key; 0 turns rate limiting off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
-  /** A bundled model id or a model directory (models/<id>/model.json). */
-  MODEL: z.string().min(1).default('fashion-resnet'),
+  /**
+   * The models this process loads, comma-separated: bundled ids or model directories
+   * (models/<id>/model.json). The first is the default a fresh database starts on; which model
+   * serves a merchant is kept in the database (activateModel switches it).
+   */
+  MODELS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== ''),
+    )
+    .pipe(z.array(z.string().min(1)).min(1, 'name at least one model'))
+    .optional(),
+  /** The single-model spelling of earlier versions; MODELS wins when both are set. */
+  MODEL: z.string().min(1).optional(),
   INFERENCE_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   /** Seed the demo catalog on first start (empty catalog). */
   DEMO_CATALOG: flag.default(true),
   /** Public base URL for image links (default: from the request's Host). */
   PUBLIC_URL: z.url().optional(),
+  /**
+   * How long a verified API key and a merchant's serving model and settings are trusted in
+   * process before the database is asked again (ms; 0: ask on every request).
+   */
+  CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULT_CACHE_TTL_MS),
 });
 
-export type ApiConfig = z.infer<typeof schema> & { dataDir: string };
+type Parsed = z.infer<typeof schema>;
+export type ApiConfig = Omit<Parsed, 'MODELS' | 'MODEL'> & {
+  /** The models to load, the default first. */
+  MODELS: string[];
+  dataDir: string;
+};
 
 /**
- * Parse the environment once, at boot (STYLE.md §4). A bad value stops the process with the
+ * Parse the environment once, at boot. A bad value stops the process with the
  * variable's name; nothing else reads process.env.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -58,7 +81,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   }
   // npm runs workspace scripts in the workspace folder: a relative DATA_DIR means where npm ran.
   const base = env.INIT_CWD ?? process.cwd();
-  return { ...parsed.data, dataDir: path.resolve(base, parsed.data.DATA_DIR) };
+  const { MODELS, MODEL, ...rest } = parsed.data;
+  return {
+    ...rest,
+    MODELS: MODELS ?? [MODEL ?? 'fashion-resnet'],
+    dataDir: path.resolve(base, parsed.data.DATA_DIR),
+  };
 }
 
 /** Configuration for tests and embedding: defaults plus overrides, no environment. */

@@ -1,6 +1,6 @@
 // The API process: parse the environment once, start the server, seed the demo catalog on a
 // first start, stop cleanly on a signal.
-import { seedDemoCatalog } from './demo/seed.js';
+import { seedDemoCatalog } from '@lookalike/core';
 import { loadConfig, type ApiConfig } from './env.js';
 import { createServer } from './server.js';
 
@@ -14,11 +14,12 @@ try {
 
 const server = await createServer({ config });
 const url = await server.listen();
-const { bootstrap: boot, services } = server;
-const info = services.embedder.info;
-console.log(
-  `Lookalike API on ${url}/graphql (model ${info.key}, ${info.dims}-d, on ${info.executionProvider})`,
-);
+const { bootstrap: boot, core } = server;
+const models = core.registry
+  .infos()
+  .map((i) => `${i.key} (${i.dims}-d, on ${i.executionProvider})`)
+  .join(', ');
+console.log(`Lookalike API on ${url}/graphql; models ${models}; serving ${boot.servingModel}`);
 if (boot.generatedKey) {
   console.log(
     `\nCreated the default merchant and its first API key (all scopes). It is shown once:\n\n` +
@@ -40,8 +41,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // The demo catalog: on the first start, or to finish one an earlier start was interrupted in.
 const DEMO_SIZE = 3000;
 const merchantId = boot.merchantId;
-const demoStarted = await services.db.products.getByExternalId(merchantId, 'DEMO-00001');
-const demoDone = await services.db.products.getByExternalId(
+const demoStarted = await core.catalog.getByExternalId(merchantId, 'DEMO-00001');
+const demoDone = await core.catalog.getByExternalId(
   merchantId,
   `DEMO-${String(DEMO_SIZE).padStart(5, '0')}`,
 );
@@ -52,7 +53,7 @@ if (config.DEMO_CATALOG && (boot.created || (demoStarted && !demoDone))) {
   const started = Date.now();
   let reported = 0;
   try {
-    const { products, images } = await seedDemoCatalog(services.catalog, merchantId, {
+    const { products, images } = await seedDemoCatalog(core.catalog, merchantId, {
       count: DEMO_SIZE,
       onProgress: (done, total) => {
         if (Math.floor(done / 500) > reported || done === total) {

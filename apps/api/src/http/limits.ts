@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 const { fieldExtensionsEstimator, getComplexity, simpleEstimator } = createRequire(import.meta.url)(
   'graphql-query-complexity',
 ) as typeof import('graphql-query-complexity');
-import { apiError, ErrorCode } from '../errors.js';
+import { apiError, ErrorCode } from '../graphql/errors.js';
 
 export interface QueryLimits {
   maxDepth: number;

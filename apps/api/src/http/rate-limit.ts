@@ -1,14 +1,14 @@
 /**
  * Token buckets per API key: `perMinute` requests a minute on average, bursts up to the same
  * number. In memory, so per API process: with N replicas a key gets up to N times the rate
- * (a shared store belongs in front of many replicas; see README).
+ * (a shared store belongs in front of many replicas: docs/architecture.md).
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly ratePerMs: number;
 
   constructor(
-    private readonly perMinute: number,
+    readonly perMinute: number,
     private readonly now: () => number = Date.now,
   ) {
     this.ratePerMs = perMinute / 60_000;

@@ -1,10 +1,10 @@
+import { CoreError, CoreErrorCode, badInput } from '@lookalike/core';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
-import { apiError, badInput, ErrorCode } from '../errors.js';
 
 /**
  * Read an uploaded file into memory, refusing more than `maxBytes` as soon as the stream passes
  * the limit (graphql-upload's own maxFileSize stops the stream one byte later, which lands here
- * as the same error).
+ * as the same error). The core takes bytes: this is where a stream becomes them.
  */
 export async function readUpload(
   upload: Promise<FileUpload>,
@@ -37,7 +37,7 @@ export async function readUpload(
       chunks.push(buffer);
     }
   } catch (error) {
-    if (error instanceof Error && 'extensions' in error) throw error;
+    if (error instanceof CoreError) throw error;
     const status = (error as { status?: number }).status;
     if (status === 413) throw tooLarge(field, maxBytes);
     throw badInput(`${field}: the upload was interrupted`, field);
@@ -47,12 +47,16 @@ export async function readUpload(
 }
 
 function tooLarge(field: string, maxBytes: number) {
-  return apiError(
-    ErrorCode.PAYLOAD_TOO_LARGE,
+  return new CoreError(
+    CoreErrorCode.PAYLOAD_TOO_LARGE,
     `${field} is larger than the ${maxBytes}-byte limit`,
-    {
-      field,
-      limit: maxBytes,
-    },
+    { field, limit: maxBytes },
   );
+}
+
+/** How resolvers read an upload: the stream into bytes, under the configured limit. */
+export type UploadReader = (upload: Promise<FileUpload>, field: string) => Promise<Buffer>;
+
+export function uploadReader(maxBytes: number): UploadReader {
+  return (upload, field) => readUpload(upload, maxBytes, field);
 }

@@ -23,8 +23,24 @@ export class SimilarProductsArgs {
   @Field(() => ProductFilter, { nullable: true })
   filter?: ProductFilter | null;
 
-  @Field(() => ImageRegion, { nullable: true, description: 'Search only this part of the photo.' })
+  @Field(() => ImageRegion, {
+    nullable: true,
+    description: 'Search only this part of the uploaded photo.',
+  })
   region?: ImageRegion | null;
+
+  @Field(() => [ID], {
+    nullable: true,
+    description:
+      'More like these products (at most 20): their stored vectors averaged; they are left out of the results. Instead of image.',
+  })
+  productIds?: string[] | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'More like this stored image (its own product included). Instead of image.',
+  })
+  imageId?: string | null;
 }
 
 @ArgsType()
@@ -50,6 +66,12 @@ export class ProductsArgs {
 
 @ArgsType()
 export class EvaluateCatalogArgs {
+  @Field(() => String, {
+    nullable: true,
+    description: 'Default: the serving model; a kept model can be measured before switching.',
+  })
+  model?: string | null;
+
   @Field(() => SimilarityMetric, { nullable: true })
   metric?: SimilarityMetric | null;
 

@@ -1,13 +1,15 @@
 import 'reflect-metadata';
+import type { Core } from '@lookalike/core';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
 import type { Context } from '../context.js';
-import { apiError, ErrorCode } from '../errors.js';
+import { apiError, ErrorCode } from '../graphql/errors.js';
+import type { UploadReader } from '../http/uploads.js';
 import { ApiKeyResolver } from '../resolvers/api-key.resolver.js';
+import { ModelResolver } from '../resolvers/model.resolver.js';
 import { ProductResolver } from '../resolvers/product.resolver.js';
 import { SearchResolver } from '../resolvers/search.resolver.js';
 import { SettingsResolver } from '../resolvers/settings.resolver.js';
-import type { Services } from '../services/index.js';
 import type { ApiScope } from '../types/enums.js';
 
 export const resolvers = [
@@ -15,6 +17,7 @@ export const resolvers = [
   ProductResolver,
   SettingsResolver,
   ApiKeyResolver,
+  ModelResolver,
 ] as const;
 
 /** Every scope an operation asks for must be on the key; the error names the missing one. */
@@ -28,15 +31,26 @@ const authChecker: AuthChecker<Context, ApiScope> = ({ context }, scopes) => {
   return true;
 };
 
-/** The schema, with resolvers bound to this server's services. */
-export async function createSchema(services: Services | null): Promise<GraphQLSchema> {
-  const instances = new Map<unknown, unknown>(
-    resolvers.map((R) => [R, services ? new R(services) : null]),
-  );
+/** Each resolver gets the service it needs, nothing more. */
+function instances(core: Core, read: UploadReader): Map<unknown, unknown> {
+  return new Map<unknown, unknown>([
+    [SearchResolver, new SearchResolver(core.search, read)],
+    [ProductResolver, new ProductResolver(core.catalog, read)],
+    [SettingsResolver, new SettingsResolver(core.settings, core.evaluation)],
+    [ApiKeyResolver, new ApiKeyResolver(core.apiKeys, core.accounts)],
+    [ModelResolver, new ModelResolver(core.models)],
+  ]);
+}
+
+/** The schema, with resolvers bound to the core (null: for printing the schema only). */
+export async function createSchema(
+  app: { core: Core; readUpload: UploadReader } | null,
+): Promise<GraphQLSchema> {
+  const bound = app ? instances(app.core, app.readUpload) : new Map<unknown, unknown>();
   return buildSchema({
     resolvers,
     authChecker,
-    container: { get: (someClass) => instances.get(someClass) },
+    container: { get: (someClass) => bound.get(someClass) },
     validate: false,
   });
 }

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Db, TestEngine } from '@lookalike/db';
 import { createEmbedder, type Embedder } from '@lookalike/inference';
-import { testConfig, type ApiConfig } from '../env.js';
-import { createServer, type ApiServer, type Logger } from '../server.js';
-import { GraphQLClient } from './client.js';
+import { GraphQLClient } from '@lookalike/sdk';
+import { loadConfig, type ApiConfig } from '../env.js';
+import type { Logger } from '../logger.js';
+import { createServer, type ApiServer } from '../server.js';
 
 export interface TestServer {
   server: ApiServer;
@@ -19,18 +20,31 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-let shared: Promise<Embedder> | undefined;
+const shared = new Map<string, Promise<Embedder>>();
 
-/** One embedder for all servers of a test file: starting ONNX sessions is the slow part. */
-export function sharedEmbedder(): Promise<Embedder> {
-  shared ??= createEmbedder({ model: 'fashion-resnet', device: 'cpu' });
-  return shared;
+/** One embedder per model for all servers of a test file: starting ONNX sessions is the slow part. */
+export function sharedEmbedder(model = 'fashion-resnet'): Promise<Embedder> {
+  let embedder = shared.get(model);
+  if (!embedder) {
+    embedder = createEmbedder({ model, device: 'cpu' });
+    shared.set(model, embedder);
+  }
+  return embedder;
 }
 
-/** A real API server on port 0 over a fresh database of `engine`, with a temporary DATA_DIR. */
+/** Test defaults: the environment is not read, no demo catalog. */
+export function testConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
+  return { ...loadConfig({ NODE_ENV: 'test', DEMO_CATALOG: 'false' }), ...overrides };
+}
+
+/**
+ * A real API server on port 0 over a fresh database of `engine`, with a temporary DATA_DIR, and
+ * the shared embedders of `models` (default: the bundled model alone).
+ */
 export async function startTestServer(
   engine: TestEngine,
   overrides: Partial<ApiConfig> = {},
+  { models = ['fashion-resnet'] }: { models?: string[] } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-api-'));
   const database = await engine.create();
@@ -42,7 +56,7 @@ export async function startTestServer(
   const server = await createServer({
     config: testConfig({ dataDir, ...overrides }),
     db: database.db,
-    embedder: await sharedEmbedder(),
+    embedders: await Promise.all(models.map((m) => sharedEmbedder(m))),
     logger,
   });
   const url = await server.listen(0, '127.0.0.1');

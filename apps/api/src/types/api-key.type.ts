@@ -55,7 +55,7 @@ export class ModelDefault {
   matchThreshold!: number;
 }
 
-@ObjectType({ description: 'The embedding model answering searches.' })
+@ObjectType({ description: "The embedding model serving this merchant's searches." })
 export class EmbeddingModelInfo {
   @Field(() => String)
   key!: string;
@@ -63,8 +63,11 @@ export class EmbeddingModelInfo {
   @Field(() => Int)
   dims!: number;
 
-  @Field(() => String, { description: 'cpu or cuda.' })
-  executionProvider!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'cpu or cuda; null when this server does not load the model.',
+  })
+  executionProvider!: string | null;
 
   @Field(() => [ModelDefault])
   defaults!: ModelDefault[];

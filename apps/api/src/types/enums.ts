@@ -53,6 +53,32 @@ export enum ImageStatus {
 }
 registerEnumType(ImageStatus, { name: 'ImageStatus' });
 
+export enum ModelStatus {
+  ACTIVE = 'ACTIVE',
+  BACKFILLING = 'BACKFILLING',
+  READY = 'READY',
+  RETIRED = 'RETIRED',
+  AVAILABLE = 'AVAILABLE',
+}
+registerEnumType(ModelStatus, {
+  name: 'ModelStatus',
+  description:
+    "A model's role for this merchant. ACTIVE: serves every search (one per merchant). BACKFILLING: being re-indexed in the background. " +
+    'READY: holds a vector of every image and is kept in sync (switching to it is instant). RETIRED: its vectors are deleted. ' +
+    'AVAILABLE: loaded by the server, not yet used by this merchant.',
+});
+
+export enum ImageUploadMode {
+  ATTACH = 'ATTACH',
+  CREATE = 'CREATE',
+  ENSURE = 'ENSURE',
+}
+registerEnumType(ImageUploadMode, {
+  name: 'ImageUploadMode',
+  description:
+    'ATTACH: the product with this externalId must exist. CREATE: it must not (it is created). ENSURE: attach, or create it.',
+});
+
 export const metricOf = {
   [SimilarityMetric.COSINE]: 'cosine',
   [SimilarityMetric.EUCLIDEAN]: 'euclidean',
@@ -61,3 +87,14 @@ export const metricOf = {
 export function toSimilarityMetric(metric: 'cosine' | 'euclidean'): SimilarityMetric {
   return metric === 'cosine' ? SimilarityMetric.COSINE : SimilarityMetric.EUCLIDEAN;
 }
+
+export const relevanceOf = {
+  [Relevance.PRODUCT]: 'product',
+  [Relevance.CATEGORY]: 'category',
+} as const;
+
+export const uploadModeOf = {
+  [ImageUploadMode.ATTACH]: 'attach',
+  [ImageUploadMode.CREATE]: 'create',
+  [ImageUploadMode.ENSURE]: 'ensure',
+} as const;

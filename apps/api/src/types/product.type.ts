@@ -113,3 +113,15 @@ export class ProductConnection {
   @Field(() => Int, { description: 'Products matching the filter, all pages.' })
   totalCount!: number;
 }
+
+@ObjectType({ description: 'An uploaded image and the product it went to.' })
+export class UploadedProductImage {
+  @Field(() => Product)
+  product!: Product;
+
+  @Field(() => ProductImage)
+  image!: ProductImage;
+
+  @Field(() => Boolean, { description: 'True when this upload created the product.' })
+  createdProduct!: boolean;
+}

@@ -36,7 +36,10 @@ export class SimilarProductsResult {
   @Field(() => Float, { nullable: true, description: 'The match threshold behind MATCH verdicts.' })
   matchThreshold!: number | null;
 
-  @Field(() => String, { description: 'Embedding model, e.g. fashion-resnet-v1.' })
+  @Field(() => String, {
+    description:
+      "The embedding model that answered (the merchant's serving model), e.g. fashion-resnet-v1.",
+  })
   model!: string;
 
   @Field(() => Float, { description: 'Server time for the whole search, ms.' })
@@ -62,4 +65,7 @@ export class ImageMatch {
 
   @Field(() => Float)
   threshold!: number;
+
+  @Field(() => String, { description: 'The embedding model that compared the two images.' })
+  model!: string;
 }

@@ -5,6 +5,9 @@ import { SimilarityMetric } from './enums.js';
   description: "The merchant's search defaults. Thresholds are on the metric's scale.",
 })
 export class SearchSettings {
+  @Field(() => String, { description: 'The embedding model these settings are for.' })
+  model!: string;
+
   @Field(() => SimilarityMetric)
   metric!: SimilarityMetric;
 

@@ -1,0 +1,138 @@
+import type http from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import { THUMBNAIL_WIDTHS, type Core } from '@lookalike/core';
+import { sniffImageType } from '@lookalike/inference';
+import express, { type Request } from 'express';
+import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
+import { createContext, type Context } from '../context.js';
+import type { ApiConfig } from '../env.js';
+import { formatError } from '../graphql/errors.js';
+import type { Logger } from '../logger.js';
+import { createSchema } from '../schema/build-schema.js';
+import { bearerAuth } from './auth.js';
+import { errorHandler } from './error-handler.js';
+import { aliasLimit, complexityLimit, depthLimit, type QueryLimits } from './limits.js';
+import { RateLimiter } from './rate-limit.js';
+import { uploadReader } from './uploads.js';
+
+export interface AppOptions {
+  core: Core;
+  config: ApiConfig;
+  limits: QueryLimits;
+  log: Logger;
+  httpServer: http.Server;
+}
+
+/**
+ * The routes: GraphQL (multipart uploads, bearer auth, rate limits), image files, health
+ * checks. Everything behind them is the core's.
+ */
+export async function createApp({ core, config, limits, log, httpServer }: AppOptions) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  httpServer.on('request', app);
+
+  const schema = await createSchema({ core, readUpload: uploadReader(config.MAX_UPLOAD_BYTES) });
+  const apollo = new ApolloServer<Context>({
+    schema,
+    csrfPrevention: true,
+    introspection: config.NODE_ENV !== 'production',
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimit(limits.maxDepth), aliasLimit(limits.maxAliases)],
+    formatError: formatError((message, error) => {
+      log.error(`[api] ${message}`, error);
+    }),
+    plugins: [
+      complexityLimit(schema, limits.maxComplexity),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+    ],
+  });
+  await apollo.start();
+
+  const authenticate = bearerAuth(core.apiKeys, new RateLimiter(config.RATE_LIMIT_PER_MINUTE));
+  const baseUrl = (req: Request) =>
+    config.PUBLIC_URL?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  // Applied migrations stay applied: once they are all in, probes only ping the database
+  // instead of reading and hashing every migration file each time.
+  let migrationsApplied = false;
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    try {
+      await core.db.ping();
+      checks.database = 'ok';
+      if (!migrationsApplied) {
+        const status = await core.db.migrationStatus();
+        migrationsApplied = status.pending.length === 0 && status.modified.length === 0;
+        if (!migrationsApplied) checks.migrations = `pending: ${status.pending.join(', ')}`;
+      }
+      if (migrationsApplied) checks.migrations = 'ok';
+    } catch (error) {
+      checks.database = `unreachable: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    checks.models = core.registry
+      .infos()
+      .map((i) => `${i.key} on ${i.executionProvider}`)
+      .join(', ');
+    const ready = checks.database === 'ok' && checks.migrations === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/images/:sha256', async (req, res, next) => {
+    try {
+      const sha256 = req.params.sha256;
+      const width = req.query.w === undefined ? undefined : Number(req.query.w);
+      if (width !== undefined && !THUMBNAIL_WIDTHS.includes(width)) {
+        res.status(400).json({ error: `w must be one of ${THUMBNAIL_WIDTHS.join(', ')}` });
+        return;
+      }
+      const body =
+        width === undefined
+          ? await core.store.get(sha256)
+          : await core.store.thumbnail(sha256, width);
+      if (!body) {
+        res.status(404).json({ error: 'image not found' });
+        return;
+      }
+      const type =
+        width === undefined ? (sniffImageType(body) ?? 'application/octet-stream') : 'image/webp';
+      res.set({
+        'Content-Type': type,
+        'Cache-Control': 'public, max-age=31536000, immutable',
+        ETag: `"${sha256}${width ? `-${width}` : ''}"`,
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.send(body);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.use(
+    '/graphql',
+    graphqlUploadExpress({
+      maxFileSize: config.MAX_UPLOAD_BYTES,
+      maxFiles: 2,
+      maxFieldSize: 1_000_000,
+    }),
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) =>
+        createContext(await authenticate(req), baseUrl(req), core.catalog),
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use(errorHandler(log));
+
+  return { app, stop: () => apollo.stop() };
+}

@@ -1,0 +1,146 @@
+// Core records -> GraphQL objects: enum spellings, image URLs. Nothing else happens here.
+import type {
+  ApiKeyInfo,
+  CatalogEvaluation as CoreEvaluation,
+  ModelInfo,
+  SearchSettings as CoreSettings,
+  SimilarProductsResult as CoreSimilar,
+  Viewer as CoreViewer,
+} from '@lookalike/core';
+import type { ImageRecord, ProductRecord } from '@lookalike/db';
+import type { MetricThresholds } from '@lookalike/inference';
+import type { ApiKey, Viewer } from '../types/api-key.type.js';
+import {
+  ApiScope,
+  ImageStatus,
+  MatchVerdict,
+  ModelStatus,
+  Relevance,
+  toSimilarityMetric,
+} from '../types/enums.js';
+import type { CatalogEvaluation } from '../types/evaluation.type.js';
+import type { EmbeddingModel } from '../types/model.type.js';
+import type { Product, ProductImage } from '../types/product.type.js';
+import type { SimilarProductsResult } from '../types/search.type.js';
+import type { SearchSettings } from '../types/settings.type.js';
+
+export function toProduct(record: ProductRecord): Product {
+  return {
+    id: record.id,
+    externalId: record.externalId,
+    title: record.title,
+    description: record.description,
+    category: record.category,
+    labels: record.labels,
+    price: record.price,
+    currency: record.currency,
+    url: record.url,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export function toProductImage(record: ImageRecord, baseUrl: string): ProductImage {
+  return {
+    id: record.id,
+    productId: record.productId,
+    sha256: record.sha256,
+    mime: record.mime,
+    width: record.width,
+    height: record.height,
+    byteSize: record.byteSize,
+    status: ImageStatus[record.status],
+    url: `${baseUrl}/images/${record.sha256}`,
+    createdAt: record.createdAt,
+  };
+}
+
+export function toApiKey(key: ApiKeyInfo): ApiKey {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes.map((s) => ApiScope[s]),
+    createdAt: key.createdAt,
+    lastUsedAt: key.lastUsedAt,
+    revokedAt: key.revokedAt,
+  };
+}
+
+function toDefaults(d: { cosine: MetricThresholds; euclidean: MetricThresholds }) {
+  return (['cosine', 'euclidean'] as const).map((m) => ({
+    metric: toSimilarityMetric(m),
+    ...d[m],
+  }));
+}
+
+export function toViewer(v: CoreViewer): Viewer {
+  return {
+    merchant: v.merchant,
+    apiKey: toApiKey(v.apiKey),
+    model: { ...v.model, defaults: toDefaults(v.model.defaults) },
+  };
+}
+
+export function toSimilarProducts(r: CoreSimilar, baseUrl: string): SimilarProductsResult {
+  return {
+    hits: r.hits.map((h) => ({
+      product: toProduct(h.product),
+      image: toProductImage(h.image, baseUrl),
+      score: h.score,
+      distance: h.distance,
+      verdict: MatchVerdict[h.verdict],
+    })),
+    metric: toSimilarityMetric(r.metric),
+    threshold: r.threshold,
+    matchThreshold: r.matchThreshold,
+    model: r.model,
+    tookMs: r.tookMs,
+  };
+}
+
+export function toSearchSettings(s: CoreSettings): SearchSettings {
+  return {
+    model: s.model,
+    metric: toSimilarityMetric(s.metric),
+    searchThreshold: s.searchThreshold,
+    matchThreshold: s.matchThreshold,
+    topK: s.topK,
+    usingModelDefaults: s.usingModelDefaults,
+    updatedAt: s.updatedAt,
+  };
+}
+
+export function toEvaluation(e: CoreEvaluation): CatalogEvaluation {
+  return {
+    metric: toSimilarityMetric(e.metric),
+    relevance: e.relevance === 'product' ? Relevance.PRODUCT : Relevance.CATEGORY,
+    model: e.model,
+    depth: e.depth,
+    sample: e.sample,
+    pairs: e.pairs,
+    relevantPairs: e.relevantPairs,
+    map: e.map,
+    mapAtR: e.mapAtR,
+    mapAtK: [...e.mapAtK],
+    recallAtK: [...e.recallAtK],
+    prCurve: [...e.prCurve],
+    histogram: e.histogram,
+    recommended: e.recommended,
+    tookMs: e.tookMs,
+  };
+}
+
+export function toModel(m: ModelInfo): EmbeddingModel {
+  return {
+    key: m.key,
+    dims: m.dims,
+    status: ModelStatus[m.status],
+    loaded: m.loaded,
+    executionProvider: m.executionProvider,
+    activatedAt: m.activatedAt,
+    coverage: m.coverage,
+    reindex: m.reindex,
+    defaults: toDefaults(m.defaults),
+  };
+}

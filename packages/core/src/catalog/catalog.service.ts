@@ -1,0 +1,332 @@
+import type {
+  Db,
+  ImageRecord,
+  Labels,
+  ProductFilter as DbFilter,
+  ProductInput as DbProductInput,
+  ProductRecord,
+  Repositories,
+} from '@lookalike/db';
+import { sha256Hex, type Embedder, type ImageInfo } from '@lookalike/inference';
+import { badInput, conflict, notFound } from '../errors.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { ModelRegistry } from '../models/model-registry.js';
+import { MAX_FIRST } from '../settings/settings.service.js';
+import type { ServingModels } from '../settings/serving.js';
+
+/** Which products to consider, as a client sends it (labels not yet known to be an object). */
+export interface ProductFilterInput {
+  category?: string | null;
+  categories?: string[] | null;
+  labels?: unknown;
+  minPrice?: number | null;
+  maxPrice?: number | null;
+  query?: string | null;
+}
+
+export interface ProductInput {
+  externalId: string;
+  title: string;
+  description?: string | null;
+  category?: string | null;
+  labels?: unknown;
+  price?: number | null;
+  currency?: string | null;
+  url?: string | null;
+}
+
+/** Only the fields given change; null clears an optional field. */
+export type ProductPatch = { [K in keyof ProductInput]?: ProductInput[K] | null };
+
+export interface ProductPage {
+  edges: { cursor: string; node: ProductRecord }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+/**
+ * Where an image goes: a product by id, or by externalId — `attach` (it must exist), `create`
+ * (it must not), `ensure` (attach, or create it with `title` and `category`).
+ */
+export type ImageTarget =
+  | { productId: string }
+  | {
+      externalId: string;
+      mode: 'attach' | 'create' | 'ensure';
+      title?: string | null;
+      category?: string | null;
+    };
+
+export interface AddedImage {
+  product: ProductRecord;
+  image: ImageRecord;
+  /** True when this call created the product. */
+  createdProduct: boolean;
+  /** False when the product already had these exact bytes. */
+  createdImage: boolean;
+}
+
+export function isJsonObject(value: unknown): value is Labels {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A client's filter -> the repository's, rejecting non-object labels and empty price ranges. */
+export function toDbFilter(filter: ProductFilterInput | undefined | null): DbFilter | undefined {
+  if (!filter) return undefined;
+  if (filter.labels != null && !isJsonObject(filter.labels)) {
+    throw badInput('filter.labels must be a JSON object such as {"color": "red"}', 'filter.labels');
+  }
+  const out: DbFilter = {};
+  if (filter.category != null) out.category = filter.category;
+  if (filter.categories != null) out.categories = filter.categories;
+  if (filter.labels != null) out.labels = filter.labels;
+  if (filter.minPrice != null) out.minPrice = filter.minPrice;
+  if (filter.maxPrice != null) out.maxPrice = filter.maxPrice;
+  if (filter.query != null) out.query = filter.query;
+  if (out.minPrice !== undefined && out.maxPrice !== undefined && out.minPrice > out.maxPrice) {
+    throw badInput('filter.minPrice is greater than filter.maxPrice', 'filter.minPrice');
+  }
+  return out;
+}
+
+/** Relay cursors are opaque: base64url of the product id. */
+export function encodeCursor(id: string): string {
+  return Buffer.from(`product:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const id = text.startsWith('product:') ? text.slice('product:'.length) : '';
+  if (!/^[0-9a-f-]{36}$/i.test(id))
+    throw badInput('after is not a cursor returned by products', 'after');
+  return id;
+}
+
+function productFields(input: ProductPatch): Record<string, unknown> {
+  if (input.labels != null && !isJsonObject(input.labels)) {
+    throw badInput('labels must be a JSON object such as {"color": "red"}', 'labels');
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== undefined) out[key] = key === 'labels' && value === null ? {} : value;
+  }
+  return out;
+}
+
+/**
+ * Products and their images: rules and mapping; the repositories do the I/O. An image is
+ * embedded with every model the merchant keeps (the serving one and those being re-indexed or
+ * kept for a switch back) before anything is written, so a bad file changes nothing; its rows,
+ * vectors and file then go in one transaction.
+ */
+export class CatalogService {
+  constructor(
+    private readonly db: Db,
+    private readonly registry: ModelRegistry,
+    private readonly serving: ServingModels,
+    private readonly store: ImageStore,
+  ) {}
+
+  async list(
+    merchantId: string,
+    args: { first?: number | null; after?: string | null; filter?: ProductFilterInput | null },
+  ): Promise<ProductPage> {
+    const first = args.first ?? 20;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
+      throw badInput(`first must be an integer in [1, ${MAX_FIRST}]`, 'first');
+    }
+    const page = await this.db.products.list(merchantId, {
+      first,
+      ...(args.after ? { after: decodeCursor(args.after) } : {}),
+      filter: toDbFilter(args.filter),
+    });
+    return {
+      edges: page.items.map((p) => ({ cursor: encodeCursor(p.id), node: p })),
+      pageInfo: {
+        hasNextPage: page.hasNextPage,
+        endCursor: page.endCursor ? encodeCursor(page.endCursor) : null,
+      },
+      totalCount: page.totalCount,
+    };
+  }
+
+  categories(merchantId: string): Promise<{ category: string; count: number }[]> {
+    return this.db.products.categories(merchantId);
+  }
+
+  get(merchantId: string, id: string): Promise<ProductRecord | null> {
+    return this.db.products.get(merchantId, id);
+  }
+
+  getByExternalId(merchantId: string, externalId: string): Promise<ProductRecord | null> {
+    return this.db.products.getByExternalId(merchantId, externalId);
+  }
+
+  create(merchantId: string, input: ProductInput): Promise<ProductRecord> {
+    return this.db.products.create(merchantId, productFields(input) as unknown as DbProductInput);
+  }
+
+  /** Create, or replace the product with this externalId (idempotent). */
+  upsert(merchantId: string, input: ProductInput): Promise<ProductRecord> {
+    return this.db.products.upsert(merchantId, productFields(input) as unknown as DbProductInput);
+  }
+
+  async update(merchantId: string, id: string, input: ProductPatch): Promise<ProductRecord> {
+    if (input.title === null || input.externalId === null) {
+      throw badInput(
+        'title and externalId cannot be null',
+        input.title === null ? 'title' : 'externalId',
+      );
+    }
+    const p = await this.db.products.update(merchantId, id, productFields(input));
+    if (!p) throw notFound(`product ${id}`);
+    return p;
+  }
+
+  /** Deletes the product, its images and embeddings, and image files nobody else uses. */
+  async delete(merchantId: string, id: string): Promise<boolean> {
+    const images = await this.db.images.list(merchantId, id);
+    const deleted = await this.db.products.delete(merchantId, id);
+    if (deleted) await this.collectGarbage(images);
+    return deleted;
+  }
+
+  imagesOf(merchantId: string, productIds: readonly string[]): Promise<Map<string, ImageRecord[]>> {
+    return this.db.images.listForProducts(merchantId, [...productIds]);
+  }
+
+  /**
+   * Store, embed and index an image; it is searchable with every kept model when this returns.
+   * The same bytes on the same product are stored once; adding them again fills in vectors a
+   * model is missing (a failed write, a model kept since).
+   */
+  async addImage(merchantId: string, target: ImageTarget, bytes: Uint8Array): Promise<AddedImage> {
+    const sha256 = sha256Hex(bytes);
+    const existingProduct =
+      'productId' in target
+        ? await this.db.products.get(merchantId, target.productId)
+        : await this.db.products.getByExternalId(merchantId, target.externalId);
+    if ('productId' in target || target.mode === 'attach') {
+      if (!existingProduct) {
+        throw notFound(
+          'productId' in target
+            ? `product ${target.productId}`
+            : `product with externalId "${target.externalId}"`,
+        );
+      }
+    } else if (target.mode === 'create' && existingProduct) {
+      throw conflict(`a product with externalId "${target.externalId}" already exists`, {
+        field: 'externalId',
+      });
+    }
+
+    const { modelId: active, maintained } = await this.serving.get(merchantId);
+    // The serving model must get the vector, or the image would be invisible to searches.
+    this.registry.require(active);
+    const kept = maintained.filter((key) => this.registry.get(key));
+    const existing = existingProduct
+      ? (await this.db.images.list(merchantId, existingProduct.id)).find((i) => i.sha256 === sha256)
+      : undefined;
+    const present = existing
+      ? new Set(await this.db.embeddings.modelsOf(merchantId, existing.id))
+      : new Set();
+    const needed = kept.filter((key) => !present.has(key));
+    if (existing && existingProduct && existing.status === 'READY' && needed.length === 0) {
+      return {
+        product: existingProduct,
+        image: existing,
+        createdProduct: false,
+        createdImage: false,
+      };
+    }
+
+    // Every model embeds the bytes before anything is written: a bad file changes nothing.
+    const embedded = await this.embedAll(bytes, needed.length > 0 ? needed : [active]);
+    const info = embedded[0]?.image as ImageInfo;
+    const result = await this.db.transaction(async (tx) => {
+      const { product, created } = await this.targetProduct(tx, merchantId, target);
+      await tx.images.lockContent(sha256);
+      const { image, created: createdImage } = await tx.images.add(merchantId, {
+        productId: product.id,
+        sha256,
+        mime: info.mime,
+        width: info.width,
+        height: info.height,
+        byteSize: bytes.length,
+        storageKey: this.store.keyOf(sha256),
+        status: 'READY',
+      });
+      for (const e of embedded.filter((x) => needed.includes(x.model))) {
+        await tx.embeddings.upsert(merchantId, e.model, { imageId: image.id, vector: e.vector });
+      }
+      if (image.status !== 'READY') await tx.images.setStatus(merchantId, image.id, 'READY');
+      // The file last, still inside the transaction: if writing it fails, no row points at a
+      // missing file; the content lock keeps a concurrent garbage collection off it.
+      await this.store.put(bytes);
+      return { product, image: { ...image, status: 'READY' as const }, created, createdImage };
+    });
+    return {
+      product: result.product,
+      image: result.image,
+      createdProduct: result.created,
+      createdImage: result.createdImage,
+    };
+  }
+
+  private async embedAll(
+    bytes: Uint8Array,
+    models: readonly string[],
+  ): Promise<{ model: string; vector: Float32Array; image: ImageInfo }[]> {
+    return Promise.all(
+      models.map(async (model) => {
+        const embedder: Embedder = this.registry.require(model);
+        const { vector, image } = await embedder.embed(bytes);
+        return { model, vector, image };
+      }),
+    );
+  }
+
+  private async targetProduct(
+    tx: Repositories,
+    merchantId: string,
+    target: ImageTarget,
+  ): Promise<{ product: ProductRecord; created: boolean }> {
+    if ('productId' in target) {
+      const product = await tx.products.get(merchantId, target.productId);
+      if (!product) throw notFound(`product ${target.productId}`);
+      return { product, created: false };
+    }
+    if (target.mode === 'attach') {
+      const product = await tx.products.getByExternalId(merchantId, target.externalId);
+      if (!product) throw notFound(`product with externalId "${target.externalId}"`);
+      return { product, created: false };
+    }
+    const input = {
+      externalId: target.externalId,
+      title: target.title?.trim() || target.externalId,
+      ...(target.category ? { category: target.category } : {}),
+    };
+    if (target.mode === 'create') {
+      return { product: await tx.products.create(merchantId, input), created: true };
+    }
+    return tx.products.ensure(merchantId, input);
+  }
+
+  async removeImage(merchantId: string, id: string): Promise<boolean> {
+    const removed = await this.db.images.remove(merchantId, id);
+    if (!removed) throw notFound(`image ${id}`);
+    await this.collectGarbage([removed]);
+    return true;
+  }
+
+  /** Delete stored files that no image row references any more. */
+  private async collectGarbage(images: ImageRecord[]): Promise<void> {
+    const bySha = new Map(images.map((i) => [i.sha256, i.storageKey]));
+    for (const [sha256, storageKey] of bySha) {
+      await this.db.transaction(async (tx) => {
+        await tx.images.lockContent(sha256);
+        if ((await tx.images.countByStorageKey(storageKey)) === 0) await this.store.delete(sha256);
+      });
+    }
+  }
+}
