@@ -222,6 +222,17 @@ export class EmbeddingRepository {
     return (await this.getMany(merchantId, modelId, [imageId])).get(imageId) ?? null;
   }
 
+  /** The models that hold a vector of this image. */
+  async modelsOf(merchantId: string, imageId: string): Promise<string[]> {
+    if (!isUuid(imageId)) return [];
+    const rows = await this.prisma.imageEmbedding.findMany({
+      where: { merchantId, imageId },
+      select: { modelId: true },
+      orderBy: { modelId: 'asc' },
+    });
+    return rows.map((r) => r.modelId);
+  }
+
   /** The vectors of several images (one model) by image id; ids not found are left out. */
   async getMany(
     merchantId: string,

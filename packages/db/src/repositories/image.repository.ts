@@ -155,12 +155,27 @@ export class ImageRepository {
     return count > 0 ? toRecord(row) : null;
   }
 
+  /**
+   * Serialise work on one stored file until the surrounding transaction ends: an add that
+   * writes the file and a garbage collection that deletes it (when no row references it) take
+   * this lock first, so a collection can never delete a file a concurrent add is about to
+   * reference. Only meaningful inside db.transaction.
+   */
+  async lockContent(sha256: string): Promise<void> {
+    if (!SHA256.test(sha256))
+      throw new InvalidArgumentError('sha256 must be 64 lowercase hex characters');
+    await this.prisma.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${`image:${sha256}`}))::text`;
+  }
+
   /** How many images (of any merchant) still point at a stored blob: zero means it can go. */
   async countByStorageKey(storageKey: string): Promise<number> {
     return this.prisma.productImage.count({ where: { storageKey } });
   }
 
-  async count(merchantId: string): Promise<number> {
-    return this.prisma.productImage.count({ where: { merchantId } });
+  /** The merchant's images (with `status`: only those). */
+  async count(merchantId: string, status?: ImageStatus): Promise<number> {
+    return this.prisma.productImage.count({
+      where: { merchantId, ...(status ? { status } : {}) },
+    });
   }
 }

@@ -139,7 +139,7 @@ describe.each(testEngines())('models per merchant, transactions, round trips ($n
       matchThreshold: null,
     });
     const serving = await t.db.merchantModels.serving(merchantId);
-    expect(serving).toMatchObject({ modelId: SMALL, dims: SMALL_DIMS });
+    expect(serving).toMatchObject({ modelId: SMALL, dims: SMALL_DIMS, maintained: [MODEL, SMALL] });
     expect(serving?.settings).toMatchObject({ metric: 'euclidean', topK: 7 });
 
     // The database refuses a second ACTIVE row, whatever the caller does.

@@ -43,6 +43,8 @@ export interface ServingModel {
   dims: number;
   /** The stored settings for this model; null while the merchant runs on the defaults. */
   settings: SearchSettingsRecord | null;
+  /** Models whose vectors a new image gets (MAINTAINED_STATUSES), this one included. */
+  maintained: string[];
 }
 
 /** Models whose vectors new images get: the one serving and those kept for a switch. */
@@ -108,11 +110,15 @@ export class MerchantModelRepository {
         matchThreshold: number | null;
         topK: number | null;
         updatedAt: Date | null;
+        maintained: string[] | null;
       }[]
     >`
       SELECT mm.model_id AS "modelId", m.dims, s.metric::text AS metric,
              s.search_threshold AS "searchThreshold", s.match_threshold AS "matchThreshold",
-             s.top_k AS "topK", s.updated_at AS "updatedAt"
+             s.top_k AS "topK", s.updated_at AS "updatedAt",
+             (SELECT array_agg(o.model_id ORDER BY o.model_id) FROM merchant_models o
+               WHERE o.merchant_id = mm.merchant_id
+                 AND o.status IN ('ACTIVE', 'BACKFILLING', 'READY')) AS maintained
       FROM merchant_models mm
       JOIN embedding_models m ON m.id = mm.model_id
       LEFT JOIN search_settings s ON s.merchant_id = mm.merchant_id AND s.model_id = mm.model_id
@@ -122,6 +128,7 @@ export class MerchantModelRepository {
     return {
       modelId: row.modelId,
       dims: row.dims,
+      maintained: row.maintained ?? [row.modelId],
       settings:
         row.metric === null || row.topK === null
           ? null
