@@ -26,6 +26,11 @@ export class MerchantRepository {
     return this.prisma.merchant.findFirst({ orderBy: { createdAt: 'asc' } });
   }
 
+  /** Every merchant, oldest first. */
+  async list(): Promise<MerchantRecord[]> {
+    return this.prisma.merchant.findMany({ orderBy: { createdAt: 'asc' } });
+  }
+
   async count(): Promise<number> {
     return this.prisma.merchant.count();
   }

@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Db, TestEngine } from '@lookalike/db';
+import { createEmbedder, type Embedder } from '@lookalike/inference';
+import { createCore, type Core, type CoreOptions } from '../core.js';
+import { ModelRegistry } from '../models/model-registry.js';
+
+const shared = new Map<string, Promise<Embedder>>();
+
+/** One embedder per model for a whole test file: starting ONNX sessions is the slow part. */
+export function sharedEmbedder(model: string): Promise<Embedder> {
+  let embedder = shared.get(model);
+  if (!embedder) {
+    embedder = createEmbedder({ model, device: 'cpu' });
+    shared.set(model, embedder);
+  }
+  return embedder;
+}
+
+export interface TestCore {
+  core: Core;
+  db: Db;
+  merchantId: string;
+  dataDir: string;
+  /** Another core over the same database and files, as a restarted process would open. */
+  reopen(options?: Partial<Omit<CoreOptions, 'db' | 'models' | 'dataDir'>>): Promise<Core>;
+  stop(): Promise<void>;
+}
+
+/** A core over a fresh database of `engine`, with the shared embedders of `models`. */
+export async function startTestCore(
+  engine: TestEngine,
+  {
+    models = ['fashion-resnet'],
+    ...options
+  }: { models?: string[] } & Partial<Omit<CoreOptions, 'db' | 'models' | 'dataDir'>> = {},
+): Promise<TestCore> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-core-'));
+  const database = await engine.create();
+  const registry = new ModelRegistry(await Promise.all(models.map((m) => sharedEmbedder(m))));
+  const open = (extra: Partial<CoreOptions> = {}) =>
+    createCore({ db: database.db, models: registry, dataDir, ...options, ...extra });
+  const core = await open();
+  const cores = [core];
+  const { merchantId } = await core.bootstrap({ dataDir });
+  return {
+    core,
+    db: database.db,
+    merchantId,
+    dataDir,
+    async reopen(extra = {}) {
+      const again = await open(extra);
+      cores.push(again);
+      return again;
+    },
+    async stop() {
+      for (const c of cores) await c.close();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
