@@ -12,7 +12,6 @@ import {
   HNSW_EF_SEARCH,
   seedCatalog,
   testEngines,
-  type Db,
   type Metric,
   type NearestArgs,
   type SeededItem,
@@ -58,14 +57,6 @@ function recall(results: string[][], truth: Set<string>[]): number {
   return found / total;
 }
 
-async function dropVectorIndexes(db: Db) {
-  for (const suffix of ['cosine', 'l2']) {
-    await db.prisma.$executeRawUnsafe(
-      `DROP INDEX IF EXISTS "image_embeddings_fashion_resnet_v1_${suffix}_idx"`,
-    );
-  }
-}
-
 const rows: (string | number)[][] = [];
 const loadRows: (string | number)[][] = [];
 const { vectors } = clusteredVectors({
@@ -84,14 +75,14 @@ for (const engine of testEngines(baseUrl)) {
   try {
     const merchantId = (await db.merchants.create('bench')).id;
     // Bulk load without the HNSW indexes, then build them: how a big catalog is imported.
-    await dropVectorIndexes(db);
+    await db.models.dropIndexes(MODEL);
     let start = performance.now();
     const items: SeededItem[] = await seedCatalog(db, merchantId, catalogVectors, {
       category: (i) => (i % 100 === 0 ? 'rare' : 'common'),
     });
     const loadSeconds = (performance.now() - start) / 1000;
     start = performance.now();
-    await db.models.register(MODEL, DIMS);
+    await db.models.ensureIndexes(MODEL);
     const buildSeconds = (performance.now() - start) / 1000;
     await db.prisma.$executeRawUnsafe('ANALYZE');
     loadRows.push([

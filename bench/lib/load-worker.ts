@@ -1,6 +1,7 @@
 // A closed-loop HTTP load generator, run as its own process by bench/api.ts so that it does not
 // share the server's event loop: `concurrency` loops each send the next request as soon as the
-// previous one answered, for `seconds`. Prints one JSON line with the latencies.
+// previous one answered, for `seconds`. Prints one JSON line with the latencies and the number
+// of requests sent.
 //
 //   tsx bench/lib/load-worker.ts <spec.json>
 //   spec: { url, concurrency, seconds, warmupSeconds, headers, bodies: [base64], contentType }
@@ -33,6 +34,8 @@ async function once(): Promise<{ ok: boolean; ms: number }> {
   return { ok: res.ok && !json.errors, ms: performance.now() - started };
 }
 
+let requests = 0;
+
 async function run(seconds: number, record: boolean) {
   const latencies: number[] = [];
   let errors = 0;
@@ -42,6 +45,7 @@ async function run(seconds: number, record: boolean) {
     Array.from({ length: spec.concurrency }, async () => {
       while (performance.now() < end) {
         const r = await once();
+        requests++;
         if (!record) continue;
         if (r.ok) latencies.push(r.ms);
         else errors++;
@@ -53,4 +57,5 @@ async function run(seconds: number, record: boolean) {
 
 await run(spec.warmupSeconds, false);
 const { latencies, errors, elapsed } = await run(spec.seconds, true);
-console.log(JSON.stringify({ latencies, errors, elapsed }));
+// requests: every request sent, warm-up included (the server's round-trip count covers both).
+console.log(JSON.stringify({ latencies, errors, elapsed, requests }));

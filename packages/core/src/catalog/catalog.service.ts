@@ -243,28 +243,40 @@ export class CatalogService {
     // Every model embeds the bytes before anything is written: a bad file changes nothing.
     const embedded = await this.embedAll(bytes, needed.length > 0 ? needed : [active]);
     const info = embedded[0]?.image as ImageInfo;
-    const result = await this.db.transaction(async (tx) => {
-      const { product, created } = await this.targetProduct(tx, merchantId, target);
-      await tx.images.lockContent(sha256);
-      const { image, created: createdImage } = await tx.images.add(merchantId, {
-        productId: product.id,
-        sha256,
-        mime: info.mime,
-        width: info.width,
-        height: info.height,
-        byteSize: bytes.length,
-        storageKey: this.store.keyOf(sha256),
-        status: 'READY',
+    // The file goes first, outside the transaction (PGlite runs one transaction at a time, so
+    // file I/O inside one would hold up every other query). It is content-addressed: writing
+    // it again is harmless.
+    await this.store.put(bytes);
+    let result;
+    try {
+      result = await this.db.transaction(async (tx) => {
+        // Garbage collection deletes a file only under this lock and only when no row references
+        // it; from here until commit it cannot touch this one. It may have deleted it between
+        // the write above and this lock: then it is written again.
+        await tx.images.lockContent(sha256);
+        if (!(await this.store.has(sha256))) await this.store.put(bytes);
+        const { product, created } = await this.targetProduct(tx, merchantId, target);
+        const { image, created: createdImage } = await tx.images.add(merchantId, {
+          productId: product.id,
+          sha256,
+          mime: info.mime,
+          width: info.width,
+          height: info.height,
+          byteSize: bytes.length,
+          storageKey: this.store.keyOf(sha256),
+          status: 'READY',
+        });
+        for (const e of embedded.filter((x) => needed.includes(x.model))) {
+          await tx.embeddings.upsert(merchantId, e.model, { imageId: image.id, vector: e.vector });
+        }
+        if (image.status !== 'READY') await tx.images.setStatus(merchantId, image.id, 'READY');
+        return { product, image: { ...image, status: 'READY' as const }, created, createdImage };
       });
-      for (const e of embedded.filter((x) => needed.includes(x.model))) {
-        await tx.embeddings.upsert(merchantId, e.model, { imageId: image.id, vector: e.vector });
-      }
-      if (image.status !== 'READY') await tx.images.setStatus(merchantId, image.id, 'READY');
-      // The file last, still inside the transaction: if writing it fails, no row points at a
-      // missing file; the content lock keeps a concurrent garbage collection off it.
-      await this.store.put(bytes);
-      return { product, image: { ...image, status: 'READY' as const }, created, createdImage };
-    });
+    } catch (error) {
+      // Nothing was written: the file goes again unless another image uses the same bytes.
+      await this.collectGarbage([{ sha256, storageKey: this.store.keyOf(sha256) }]);
+      throw error;
+    }
     return {
       product: result.product,
       image: result.image,
@@ -320,7 +332,9 @@ export class CatalogService {
   }
 
   /** Delete stored files that no image row references any more. */
-  private async collectGarbage(images: ImageRecord[]): Promise<void> {
+  private async collectGarbage(
+    images: readonly Pick<ImageRecord, 'sha256' | 'storageKey'>[],
+  ): Promise<void> {
     const bySha = new Map(images.map((i) => [i.sha256, i.storageKey]));
     for (const [sha256, storageKey] of bySha) {
       await this.db.transaction(async (tx) => {

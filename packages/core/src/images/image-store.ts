@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@lookalike/inference';
 import sharp from 'sharp';
@@ -87,6 +87,17 @@ export class ImageStore {
   async get(sha256: string): Promise<Buffer | null> {
     if (!SHA256.test(sha256)) return null;
     return readOrNull(this.file(sha256));
+  }
+
+  /** Whether the original is stored. */
+  async has(sha256: string): Promise<boolean> {
+    if (!SHA256.test(sha256)) return false;
+    try {
+      await access(this.file(sha256));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Remove the original and its thumbnails. */

@@ -70,10 +70,12 @@ export class ApiKeyService {
     const parsed = parseApiKey(token);
     if (!parsed) return null;
     const cacheKey = hashSecret(token);
-    const principal =
-      this.verified.get(cacheKey) ?? (await this.verify(parsed.prefix, parsed.secret));
+    // Stored on a miss only: a key in constant use is still checked again every cacheTtlMs.
+    const principal = await this.verified.getOrLoad(
+      cacheKey,
+      async () => (await this.verify(parsed.prefix, parsed.secret)) ?? undefined,
+    );
     if (!principal) return null;
-    this.verified.set(cacheKey, principal);
     const now = this.now();
     if (now - (this.touched.get(principal.keyId) ?? 0) > TOUCH_INTERVAL_MS) {
       this.touched.set(principal.keyId, now);

@@ -70,8 +70,8 @@ ORDER BY distance, image_id;
 --   $3 = "01900000-0000-7000-8000-000000000001"
 --   $4 = "01900000-0000-7000-8000-000000000003"
 --   $5 = 40
---   $6 = "01900000-0000-7000-8000-000000000001"
---   $7 = 10
+--   $6 = 10
+--   $7 = "01900000-0000-7000-8000-000000000001"
 WITH candidates AS MATERIALIZED (
   SELECT e.image_id, e.product_id, (e.embedding::vector(3) <=> $1::vector(3)) AS distance
   FROM image_embeddings e
@@ -85,6 +85,10 @@ best AS (
   SELECT DISTINCT ON (product_id) image_id, product_id, distance
   FROM candidates
   ORDER BY product_id, distance, image_id
+),
+-- The k nearest products before the joins: only their rows are fetched.
+top AS (
+  SELECT image_id, product_id, distance FROM best ORDER BY distance, image_id LIMIT $6
 )
 SELECT b.distance::float8 AS distance,
        (SELECT count(*)::int FROM candidates) AS "candidateCount",
@@ -95,11 +99,10 @@ SELECT b.distance::float8 AS distance,
        i.id::text AS "imageId", i.sha256, i.mime, i.width, i.height,
        i.byte_size AS "byteSize", i.storage_key AS "storageKey", i.status::text AS status,
        i.created_at AS "imageCreatedAt"
-FROM best b
-JOIN products p ON p.id = b.product_id AND p.merchant_id = $6::uuid
+FROM top b
+JOIN products p ON p.id = b.product_id AND p.merchant_id = $7::uuid
 JOIN product_images i ON i.id = b.image_id
-ORDER BY b.distance, b.image_id
-LIMIT $7;
+ORDER BY b.distance, b.image_id;
 
 -- nearestProductsSql: filtered search
 --   $1 = "[0.6,0,0.8]"
@@ -107,8 +110,8 @@ LIMIT $7;
 --   $3 = "01900000-0000-7000-8000-000000000001"
 --   $4 = "Dress"
 --   $5 = 40
---   $6 = "01900000-0000-7000-8000-000000000001"
---   $7 = 10
+--   $6 = 10
+--   $7 = "01900000-0000-7000-8000-000000000001"
 WITH candidates AS MATERIALIZED (
   SELECT e.image_id, e.product_id, (e.embedding::vector(3) <=> $1::vector(3)) AS distance
   FROM image_embeddings e JOIN products p ON p.id = e.product_id
@@ -122,6 +125,10 @@ best AS (
   SELECT DISTINCT ON (product_id) image_id, product_id, distance
   FROM candidates
   ORDER BY product_id, distance, image_id
+),
+-- The k nearest products before the joins: only their rows are fetched.
+top AS (
+  SELECT image_id, product_id, distance FROM best ORDER BY distance, image_id LIMIT $6
 )
 SELECT b.distance::float8 AS distance,
        (SELECT count(*)::int FROM candidates) AS "candidateCount",
@@ -132,11 +139,10 @@ SELECT b.distance::float8 AS distance,
        i.id::text AS "imageId", i.sha256, i.mime, i.width, i.height,
        i.byte_size AS "byteSize", i.storage_key AS "storageKey", i.status::text AS status,
        i.created_at AS "imageCreatedAt"
-FROM best b
-JOIN products p ON p.id = b.product_id AND p.merchant_id = $6::uuid
+FROM top b
+JOIN products p ON p.id = b.product_id AND p.merchant_id = $7::uuid
 JOIN product_images i ON i.id = b.image_id
-ORDER BY b.distance, b.image_id
-LIMIT $7;
+ORDER BY b.distance, b.image_id;
 
 -- searchSettingsSql: 'exact' (brute force)
 SELECT set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true);

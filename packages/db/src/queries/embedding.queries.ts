@@ -82,6 +82,10 @@ export function nearestProductsSql(q: NearestQuery & { k: number }): Prisma.Sql 
         SELECT DISTINCT ON (product_id) image_id, product_id, distance
         FROM candidates
         ORDER BY product_id, distance, image_id
+      ),
+      -- The k nearest products before the joins: only their rows are fetched.
+      top AS (
+        SELECT image_id, product_id, distance FROM best ORDER BY distance, image_id LIMIT ${q.k}
       )
       SELECT b.distance::float8 AS distance,
              (SELECT count(*)::int FROM candidates) AS "candidateCount",
@@ -92,11 +96,10 @@ export function nearestProductsSql(q: NearestQuery & { k: number }): Prisma.Sql 
              i.id::text AS "imageId", i.sha256, i.mime, i.width, i.height,
              i.byte_size AS "byteSize", i.storage_key AS "storageKey", i.status::text AS status,
              i.created_at AS "imageCreatedAt"
-      FROM best b
+      FROM top b
       JOIN products p ON p.id = b.product_id AND p.merchant_id = ${q.merchantId}::uuid
       JOIN product_images i ON i.id = b.image_id
-      ORDER BY b.distance, b.image_id
-      LIMIT ${q.k}`;
+      ORDER BY b.distance, b.image_id`;
 }
 
 /**
