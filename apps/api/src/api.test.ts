@@ -888,6 +888,131 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
     });
   });
 
+  describe('more like this, stored images, one-transaction uploads, the lean path', () => {
+    const ids = async (...externalIds: string[]) =>
+      Promise.all(
+        externalIds.map(
+          async (e) =>
+            (await t.db.products.getByExternalId(t.server.bootstrap.merchantId, e))?.id as string,
+        ),
+      );
+
+    it('searches like stored products (excluded from the results) or a stored image (itself first)', async () => {
+      const [a, b] = await ids('DEMO-00001', 'DEMO-00002');
+      const like = await api.query<SimilarData>(
+        `query($ids: [ID!]) { similarProducts(productIds: $ids, first: 5, threshold: -1) { model hits { score verdict product { id externalId } image { id } } } }`,
+        { ids: [a, b] },
+      );
+      expect(like.errors).toBeUndefined();
+      const hits = like.data?.similarProducts.hits ?? [];
+      expect(hits).toHaveLength(5);
+      expect(hits.map((h) => h.product.id)).not.toContain(a);
+      expect(hits.map((h) => h.product.id)).not.toContain(b);
+      expect(like.data?.similarProducts.model).toBe('fashion-resnet-v1');
+
+      const image = (await t.db.images.list(t.server.bootstrap.merchantId, a as string))[0];
+      const stored = await api.query<SimilarData>(
+        `query($id: ID) { similarProducts(imageId: $id, first: 3) { hits { verdict score product { externalId } image { id } } } }`,
+        { id: image?.id },
+      );
+      expect(stored.data?.similarProducts.hits[0]).toMatchObject({
+        verdict: 'EXACT',
+        product: { externalId: 'DEMO-00001' },
+        image: { id: image?.id },
+      });
+
+      for (const [query, variables, files] of [
+        [`{ similarProducts(first: 3) { tookMs } }`, {}, undefined],
+        [
+          `query($ids: [ID!], $id: ID) { similarProducts(productIds: $ids, imageId: $id) { tookMs } }`,
+          { ids: [a], id: image?.id },
+          undefined,
+        ],
+        [
+          `query($image: Upload, $ids: [ID!]) { similarProducts(image: $image, productIds: $ids) { tookMs } }`,
+          { ids: [a] },
+          { image: png(catalogPhotos.get('DEMO-00001') as Buffer) },
+        ],
+      ] as const) {
+        const res = files
+          ? await api.upload(query, variables, files)
+          : await api.query(query, variables);
+        expect(res.status).toBeLessThan(500);
+        expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(res.errors?.[0]?.message).toMatch(/exactly one of image, productIds and imageId/);
+      }
+    });
+
+    it('uploadProductImage creates, attaches or refuses in one transaction; concurrent uploads of a new externalId make one product', async () => {
+      const UPLOAD = `mutation($image: Upload!, $externalId: String!, $mode: ImageUploadMode, $title: String, $category: String) {
+        uploadProductImage(image: $image, externalId: $externalId, mode: $mode, title: $title, category: $category) {
+          createdProduct product { id externalId title category } image { id sha256 status }
+        }
+      }`;
+      type Uploaded = {
+        uploadProductImage: {
+          createdProduct: boolean;
+          product: { id: string; externalId: string; title: string; category: string | null };
+          image: { id: string; status: string };
+        };
+      };
+      const photos = [...catalogPhotos.values()];
+      const results = await Promise.all(
+        photos
+          .slice(0, 3)
+          .map((p) =>
+            api.upload<Uploaded>(
+              UPLOAD,
+              { externalId: 'UP-1', mode: 'ENSURE', title: 'Uploaded', category: 'Bag' },
+              { image: png(p) },
+            ),
+          ),
+      );
+      for (const r of results) expect(r.errors).toBeUndefined();
+      const products = new Set(results.map((r) => r.data?.uploadProductImage.product.id));
+      expect(products.size).toBe(1);
+      expect(results.filter((r) => r.data?.uploadProductImage.createdProduct)).toHaveLength(1);
+      expect(results[0]?.data?.uploadProductImage.product).toMatchObject({
+        title: 'Uploaded',
+        category: 'Bag',
+      });
+      const before = await catalogSnapshot();
+      const refused = await api.upload(
+        UPLOAD,
+        { externalId: 'UP-1', mode: 'CREATE' },
+        { image: png(photos[4] as Buffer) },
+      );
+      expect(refused.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+      const missing = await api.upload(
+        UPLOAD,
+        { externalId: 'UP-NONE', mode: 'ATTACH' },
+        { image: png(photos[4] as Buffer) },
+      );
+      expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      const broken = await api.upload(
+        UPLOAD,
+        { externalId: 'UP-2', mode: 'ENSURE' },
+        { image: png((photos[4] as Buffer).subarray(0, 100)) },
+      );
+      expect(broken.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(await catalogSnapshot()).toEqual(before);
+      const id = results[0]?.data?.uploadProductImage.product.id as string;
+      await api.query(`mutation($id: ID!) { deleteProduct(id: $id) }`, { id });
+    });
+
+    it('a warm similarProducts request costs at most two database round trips (here: one)', async () => {
+      const photo = jpeg(await renderShopperPhoto(catalogPhotos.get('DEMO-00009') as Buffer, 3));
+      await api.upload(SIMILAR, { first: 10 }, { image: photo }); // key and settings cached
+      await new Promise((r) => setTimeout(r, 50)); // a lastUsedAt write it may have started
+      const before = t.db.roundTrips();
+      const res = await api.upload<SimilarData>(SIMILAR, { first: 10 }, { image: photo });
+      expect(res.errors).toBeUndefined();
+      const trips = t.db.roundTrips() - before;
+      expect(trips).toBeLessThanOrEqual(2);
+      expect(trips).toBe(1);
+    });
+  });
+
   describe('health', () => {
     it('answers /healthz and /readyz', async () => {
       expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
@@ -929,6 +1054,41 @@ describe('server configuration', () => {
       const introspection = await api.withKey(token).query(`{ __schema { types { name } } }`);
       expect(introspection.status).toBeLessThan(500);
       expect(introspection.errors?.[0]?.message).toMatch(/introspection/i);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('caches a verified key for CACHE_TTL_MS: revoked by another process, refused within it', async () => {
+    const t = await startTestServer(engine!, { CACHE_TTL_MS: 400 });
+    try {
+      const { key, token } = await t.server.core.apiKeys.create(
+        t.server.bootstrap.merchantId,
+        'short-lived',
+        ['SEARCH'],
+      );
+      const them = t.client.withKey(token);
+      expect((await them.query(`{ searchSettings { metric } }`)).status).toBe(200);
+      // Revoked in the database by someone else (another API replica): this process still
+      // trusts its cached verification for at most CACHE_TTL_MS.
+      expect(await t.db.apiKeys.revoke(t.server.bootstrap.merchantId, key.id)).toBe(true);
+      const started = Date.now();
+      let status = 200;
+      while (status === 200) {
+        status = (await them.query(`{ searchSettings { metric } }`)).status;
+        if (Date.now() - started > 5_000) break;
+        if (status === 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(401);
+      expect(Date.now() - started).toBeLessThan(400 + 300);
+      // Revoked through this API: refused at once.
+      const second = await t.server.core.apiKeys.create(t.server.bootstrap.merchantId, 'b', [
+        'SEARCH',
+      ]);
+      const b = t.client.withKey(second.token);
+      expect((await b.query(`{ searchSettings { metric } }`)).status).toBe(200);
+      await t.client.query(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id: second.key.id });
+      expect((await b.query(`{ searchSettings { metric } }`)).status).toBe(401);
     } finally {
       await t.stop();
     }

@@ -1,6 +1,7 @@
-import type { CatalogService, Principal } from '@lookalike/core';
+import type { CatalogService, EmbeddingMemo, Principal } from '@lookalike/core';
 import type { ImageRecord } from '@lookalike/db';
 import DataLoader from 'dataloader';
+import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 
 export interface Context {
   principal: Principal;
@@ -8,6 +9,12 @@ export interface Context {
   baseUrl: string;
   /** Per-request batching: the images of a page of products in one query. */
   imagesByProduct: DataLoader<string, ImageRecord[]>;
+  /**
+   * Per request: each upload read once, each photo embedded once, however many aliased fields
+   * use it (the dashboard searches one photo with both metrics in one operation).
+   */
+  uploads: Map<Promise<FileUpload>, Promise<Buffer>>;
+  embeddings: EmbeddingMemo;
 }
 
 export function createContext(
@@ -18,6 +25,8 @@ export function createContext(
   return {
     principal,
     baseUrl,
+    uploads: new Map(),
+    embeddings: new Map(),
     imagesByProduct: new DataLoader(async (productIds) => {
       const grouped = await catalog.imagesOf(principal.merchantId, productIds);
       return productIds.map((id) => grouped.get(id) ?? []);

@@ -56,9 +56,11 @@ export {
 export {
   MAX_MORE_LIKE_THIS,
   SearchService,
+  type EmbeddingMemo,
   type ImageMatch,
   type MatchImagesArgs,
   type QuerySource,
+  type SearchOptions,
   type SimilarProduct,
   type SimilarProductsArgs,
   type SimilarProductsResult,

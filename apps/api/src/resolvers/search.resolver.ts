@@ -4,11 +4,10 @@ import type { FileUpload } from 'graphql-upload/processRequest.mjs';
 import { Arg, Args, Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import type { Context } from '../context.js';
 import type { UploadReader } from '../http/uploads.js';
-import { ApiScope, metricOf } from '../types/enums.js';
+import { ApiScope, MatchVerdict, metricOf, toSimilarityMetric } from '../types/enums.js';
 import { ImageMatch, SimilarProductsResult } from '../types/search.type.js';
 import { MatchImagesArgs, SimilarProductsArgs } from './args.js';
 import { toSimilarProducts } from './mappers.js';
-import { toSimilarityMetric, MatchVerdict } from '../types/enums.js';
 
 @Resolver()
 export class SearchResolver {
@@ -16,6 +15,16 @@ export class SearchResolver {
     private readonly search: SearchService,
     private readonly read: UploadReader,
   ) {}
+
+  /** One read of an upload per request, whichever field asks first. */
+  private readOnce(ctx: Context, upload: Promise<FileUpload>, field: string): Promise<Buffer> {
+    let bytes = ctx.uploads.get(upload);
+    if (!bytes) {
+      bytes = this.read(upload, field);
+      ctx.uploads.set(upload, bytes);
+    }
+    return bytes;
+  }
 
   @Authorized(ApiScope.SEARCH)
   @Query(() => SimilarProductsResult, {
@@ -32,7 +41,7 @@ export class SearchResolver {
     const result = await this.search.similarProducts(
       ctx.principal.merchantId,
       {
-        image: image ? await this.read(image, 'image') : null,
+        image: image ? await this.readOnce(ctx, image, 'image') : null,
         region: args.region ?? null,
         productIds: args.productIds ?? null,
         imageId: args.imageId ?? null,
@@ -43,6 +52,7 @@ export class SearchResolver {
         threshold: args.threshold ?? null,
         filter: args.filter ?? null,
       },
+      { memo: ctx.embeddings },
     );
     return toSimilarProducts(result, ctx.baseUrl);
   }
@@ -57,9 +67,10 @@ export class SearchResolver {
   ): Promise<ImageMatch> {
     const m = await this.search.matchImages(
       ctx.principal.merchantId,
-      await this.read(a, 'a'),
-      await this.read(b, 'b'),
+      await this.readOnce(ctx, a, 'a'),
+      await this.readOnce(ctx, b, 'b'),
       { metric: args.metric ? metricOf[args.metric] : null, threshold: args.threshold ?? null },
+      { memo: ctx.embeddings },
     );
     return {
       ...m,

@@ -36,6 +36,18 @@ export interface SimilarProductsArgs {
   filter?: ProductFilterInput | null;
 }
 
+/**
+ * Embeddings to share within one unit of work, by model, content and region: one request may
+ * search the same photo several times (the dashboard asks for both metrics in one operation,
+ * aliased fields sharing one upload). Pass the same map to each call and the photo is embedded
+ * once, however the calls interleave.
+ */
+export type EmbeddingMemo = Map<string, Promise<EmbedResult>>;
+
+export interface SearchOptions {
+  memo?: EmbeddingMemo;
+}
+
 export interface MatchImagesArgs {
   metric?: Metric | null;
   threshold?: number | null;
@@ -104,23 +116,29 @@ export class SearchService {
   ) {}
 
   /**
-   * Embeddings being computed now, by model, content hash and region. One request may ask for
-   * the same photo twice (the dashboard searches both metrics in one operation, aliased fields
-   * sharing one upload); they share one embedding. An embedding depends only on the bytes, the
+   * Embeddings being computed now, by model, content hash and region: concurrent searches of
+   * the same photo (from any request) share one. An embedding depends only on the bytes, the
    * region and the model, never on the merchant, so sharing is safe; entries leave when they
-   * settle.
+   * settle. A caller's memo (SearchOptions) also keeps the settled ones for its unit of work.
    */
-  private readonly inFlight = new Map<string, Promise<EmbedResult>>();
+  private readonly inFlight: EmbeddingMemo = new Map();
 
-  private embed(model: string, bytes: Uint8Array, sha256: string, region?: Region | null) {
+  private embed(
+    model: string,
+    bytes: Uint8Array,
+    sha256: string,
+    region: Region | null | undefined,
+    memo: EmbeddingMemo | undefined,
+  ) {
     const key = `${model}:${sha256}${region ? `:${region.x},${region.y},${region.width},${region.height}` : ''}`;
-    let pending = this.inFlight.get(key);
+    let pending = memo?.get(key) ?? this.inFlight.get(key);
     if (!pending) {
       pending = this.registry.require(model).embed(bytes, region ? { region } : {});
       this.inFlight.set(key, pending);
       const forget = () => this.inFlight.delete(key);
       pending.then(forget, forget);
     }
+    memo?.set(key, pending);
     return pending;
   }
 
@@ -128,6 +146,7 @@ export class SearchService {
     merchantId: string,
     source: QuerySource,
     args: SimilarProductsArgs,
+    options: SearchOptions = {},
   ): Promise<SimilarProductsResult> {
     const started = performance.now();
     const given = (['image', 'productIds', 'imageId'] as const).filter((k) => source[k] != null);
@@ -151,7 +170,12 @@ export class SearchService {
     const filter = toDbFilter(args.filter);
     if (source.region) checkRegion(source.region);
 
-    const { vector, sha256, exclude } = await this.queryVector(merchantId, model, source);
+    const { vector, sha256, exclude } = await this.queryVector(
+      merchantId,
+      model,
+      source,
+      options.memo,
+    );
     const hits = await this.db.embeddings.nearestProducts({
       merchantId,
       modelId: model,
@@ -199,10 +223,11 @@ export class SearchService {
     merchantId: string,
     model: string,
     source: QuerySource,
+    memo: EmbeddingMemo | undefined,
   ): Promise<{ vector: ArrayLike<number>; sha256: string | null; exclude: string[] }> {
     if (source.image != null) {
       const sha256 = sha256Hex(source.image);
-      const { vector } = await this.embed(model, source.image, sha256, source.region);
+      const { vector } = await this.embed(model, source.image, sha256, source.region, memo);
       return { vector, sha256, exclude: [] };
     }
     if (source.imageId != null) {
@@ -231,13 +256,17 @@ export class SearchService {
     a: Uint8Array,
     b: Uint8Array,
     args: MatchImagesArgs,
+    options: SearchOptions = {},
   ): Promise<ImageMatch> {
     const defaults = await this.settings.resolve(merchantId, args.metric ?? undefined);
     const { metric, model } = defaults;
     const threshold = args.threshold ?? defaults.matchThreshold;
     checkThreshold(metric, threshold, 'threshold');
     const [shaA, shaB] = [sha256Hex(a), sha256Hex(b)];
-    const [ea, eb] = await Promise.all([this.embed(model, a, shaA), this.embed(model, b, shaB)]);
+    const [ea, eb] = await Promise.all([
+      this.embed(model, a, shaA, null, options.memo),
+      this.embed(model, b, shaB, null, options.memo),
+    ]);
     const similarity = measure(metric, ea.vector, eb.vector);
     const isMatch = passesThreshold(metric, similarity, threshold);
     // A match is also similar: with a request threshold looser than the search threshold, the
