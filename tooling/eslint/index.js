@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 /**
  * Shared flat config: typescript-eslint's type-checked rules for every workspace.
- * `process.env` is read in one env module per app (STYLE.md §4); elsewhere it is banned.
+ * `process.env` is read in one env module per app (docs/architecture.md); elsewhere it is banned.
  * @param {{ tsconfigRootDir: string, envFiles?: string[] }} options
  */
 export function lookalike({ tsconfigRootDir, envFiles = [] }) {
@@ -22,7 +22,10 @@ export function lookalike({ tsconfigRootDir, envFiles = [] }) {
         '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
         'no-restricted-syntax': [
           'error',
-          { selector: 'ExportDefaultDeclaration', message: 'Use named exports (DESIGN.md).' },
+          {
+            selector: 'ExportDefaultDeclaration',
+            message: 'Use named exports (docs/architecture.md).',
+          },
         ],
         'no-restricted-properties': [
           'error',

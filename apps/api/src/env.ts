@@ -59,6 +59,13 @@ const schema = z.object({
   CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULT_CACHE_TTL_MS),
 });
 
+/**
+ * The bundled embedder first (what a fresh database serves), and the bundled colour-layout
+ * model beside it, so a new installation can try a re-index and a switch. A loaded model costs
+ * a worker thread and nothing else until a merchant re-indexes with it.
+ */
+const DEFAULT_MODELS = ['fashion-resnet', 'colour-thumbnail'];
+
 type Parsed = z.infer<typeof schema>;
 export type ApiConfig = Omit<Parsed, 'MODELS' | 'MODEL'> & {
   /** The models to load, the default first. */
@@ -84,7 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const { MODELS, MODEL, ...rest } = parsed.data;
   return {
     ...rest,
-    MODELS: MODELS ?? [MODEL ?? 'fashion-resnet'],
+    MODELS: MODELS ?? (MODEL ? [MODEL] : DEFAULT_MODELS),
     dataDir: path.resolve(base, parsed.data.DATA_DIR),
   };
 }

@@ -1,6 +1,6 @@
 // `prisma generate`, offline. The Prisma CLI insists on a schema-engine binary and would try to
 // download one; generating the client does not use it, so any existing file will do
-// (DESIGN.md, "Environment facts"). Migrations are applied by src/migrate/runner.ts instead.
+// (docs/architecture.md, "Environment facts"). Migrations are applied by src/migrate/runner.ts instead.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';

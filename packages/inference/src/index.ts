@@ -1,4 +1,4 @@
-// The public API of @lookalike/inference (DESIGN.md: one entry, named exports).
+// The public API of @lookalike/inference: one entry, named exports (docs/architecture.md).
 export {
   createEmbedder,
   type Device,

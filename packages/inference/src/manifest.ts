@@ -70,7 +70,7 @@ export interface ModelManifest {
   output: OutputSpec;
   classes?: string[];
   metrics?: unknown;
-  /** Recommended thresholds (DESIGN.md conventions: cosine = minimum similarity, euclidean =
+  /** Recommended thresholds (docs/architecture.md conventions: cosine = minimum similarity, euclidean =
    * maximum L2 distance between normalised vectors). */
   defaults?: { cosine?: MetricThresholds; euclidean?: MetricThresholds };
   /** Where `npm run model:fetch` gets the file, for models too large to ship. */
