@@ -1,6 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '@lookalike/db';
+import { generateApiKey, hashSecret } from '../keys/api-key.js';
 import { ALL_SCOPES, type ApiKeyService } from '../keys/api-key.service.js';
 import type { ServingModels } from '../settings/serving.js';
 
@@ -26,8 +27,8 @@ export interface BootstrapResult {
 }
 
 /**
- * First start on an empty database: create the default merchant and its first key, with all
- * scopes, and give it the configured default model. An existing database keeps the model it
+ * First start on an empty database: create the default merchant, its first key (all scopes)
+ * and its model (the configured default), in one transaction. An existing database keeps the model it
  * serves (a different configured default is reported, not applied: switching is activateModel's
  * job). Safe with several processes starting at once (advisory lock).
  */
@@ -40,27 +41,49 @@ export async function bootstrap(
 ): Promise<BootstrapResult> {
   return db.withLock('lookalike:bootstrap', async () => {
     const existing = await db.merchants.first();
-    const merchant = existing ?? (await db.merchants.create('Default merchant'));
-    const result: BootstrapResult = {
-      merchantId: merchant.id,
-      created: !existing,
-      servingModel: (await serving.get(merchant.id)).modelId,
-      configuredModel,
-    };
+    let merchantId: string;
+    let generatedKey: string | undefined;
+    if (existing) merchantId = existing.id;
+    else {
+      // The merchant, its model and its first key stand or fall together: a merchant left
+      // without a key would lock its owner out on every later start.
+      await db.models.ensureIndexes(configuredModel);
+      const created = await db.transaction(async (tx) => {
+        const merchant = await tx.merchants.create('Default merchant');
+        await tx.merchantModels.activateIfNone(merchant.id, configuredModel);
+        if (options.bootstrapKey) return { merchant, token: undefined };
+        const { token, prefix, secret } = generateApiKey();
+        await tx.apiKeys.create(merchant.id, {
+          name: 'bootstrap',
+          prefix,
+          secretHash: hashSecret(secret),
+          scopes: [...ALL_SCOPES],
+        });
+        return { merchant, token };
+      });
+      merchantId = created.merchant.id;
+      generatedKey = created.token;
+    }
     if (options.bootstrapKey) {
       await apiKeys.register(
-        merchant.id,
+        merchantId,
         'bootstrap (BOOTSTRAP_API_KEY)',
         options.bootstrapKey,
         ALL_SCOPES,
       );
-    } else if (!existing) {
-      const { token } = await apiKeys.create(merchant.id, 'bootstrap', ALL_SCOPES);
+    }
+    const result: BootstrapResult = {
+      merchantId,
+      created: !existing,
+      servingModel: (await serving.get(merchantId)).modelId,
+      configuredModel,
+    };
+    if (generatedKey) {
       const keyFile = path.join(options.dataDir, 'bootstrap-key');
       await mkdir(options.dataDir, { recursive: true });
-      await writeFile(keyFile, `${token}\n`, { mode: 0o600 });
+      await writeFile(keyFile, `${generatedKey}\n`, { mode: 0o600 });
       await chmod(keyFile, 0o600);
-      result.generatedKey = token;
+      result.generatedKey = generatedKey;
       result.keyFile = keyFile;
     }
     return result;

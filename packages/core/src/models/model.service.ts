@@ -171,7 +171,8 @@ export class ModelService {
     await this.db.models.register(key, embedder.info.dims);
     await this.db.models.ensureIndexes(key);
     await this.serving.get(merchantId);
-    await this.db.merchantModels.startReindex(merchantId, key);
+    // Forgetting old failures and asking for the re-index go together.
+    await this.db.transaction((tx) => tx.merchantModels.startReindex(merchantId, key));
     this.serving.invalidate(merchantId);
     this.backfiller.start(merchantId, key);
     return this.get(merchantId, key);
@@ -232,7 +233,7 @@ export class ModelService {
         { model: key },
       );
     }
-    await this.db.merchantModels.retire(merchantId, key);
+    await this.db.transaction((tx) => tx.merchantModels.retire(merchantId, key));
     this.serving.invalidate(merchantId);
     await this.backfiller.stop(merchantId, key);
     await this.db.embeddings.deleteModel(merchantId, key);
