@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { request } from 'node:http';
 import path from 'node:path';
 import { testEngines } from '@lookalike/db';
 import sharp from 'sharp';
@@ -1089,6 +1090,48 @@ describe('server configuration', () => {
       expect((await b.query(`{ searchSettings { metric } }`)).status).toBe(200);
       await t.client.query(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id: second.key.id });
       expect((await b.query(`{ searchSettings { metric } }`)).status).toBe(401);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('answers a request without a valid key before reading its body', async () => {
+    const t = await startTestServer(engine!);
+    try {
+      const { port } = new URL(t.url);
+      // Headers and the first bytes of a large upload, then nothing: the answer must not wait
+      // for the rest.
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: Number(port),
+            path: '/graphql',
+            method: 'POST',
+            headers: {
+              'content-type': 'multipart/form-data; boundary=x',
+              'content-length': String(50 * 1024 * 1024),
+              'apollo-require-preflight': 'true',
+            },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => {
+              resolve({ status: res.statusCode ?? 0, body });
+            });
+          },
+        );
+        req.on('error', reject);
+        req.write('--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{');
+        setTimeout(() => {
+          reject(new Error('no answer within 5 s: the body was being waited for'));
+        }, 5_000).unref();
+      });
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body)).toMatchObject({
+        errors: [{ extensions: { code: 'UNAUTHENTICATED' } }],
+      });
     } finally {
       await t.stop();
     }

@@ -5,15 +5,15 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { THUMBNAIL_WIDTHS, type Core } from '@lookalike/core';
 import { sniffImageType } from '@lookalike/inference';
 import express, { type Request } from 'express';
-import graphqlUploadExpress from 'graphql-upload/graphqlUploadExpress.mjs';
 import { createContext, type Context } from '../context.js';
 import type { ApiConfig } from '../env.js';
 import { formatError } from '../graphql/errors.js';
 import type { Logger } from '../logger.js';
 import { createSchema } from '../schema/build-schema.js';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, principalOf } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import { aliasLimit, complexityLimit, depthLimit, type QueryLimits } from './limits.js';
+import { multipartUploads } from './multipart.js';
 import { RateLimiter } from './rate-limit.js';
 import { uploadReader } from './uploads.js';
 
@@ -115,17 +115,19 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
     }
   });
 
+  // The key first (no body is read for a request without one), then the body.
   app.use(
     '/graphql',
-    graphqlUploadExpress({
+    authenticate,
+    multipartUploads({
       maxFileSize: config.MAX_UPLOAD_BYTES,
       maxFiles: 2,
       maxFieldSize: 1_000_000,
     }),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ req }) =>
-        createContext(await authenticate(req), baseUrl(req), core.catalog),
+      context: ({ req, res }) =>
+        Promise.resolve(createContext(principalOf(res), baseUrl(req), core.catalog)),
     }),
   );
 
