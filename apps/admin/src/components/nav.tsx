@@ -8,6 +8,7 @@ const LINKS = [
   { href: '/upload', label: 'Upload' },
   { href: '/search', label: 'Search playground' },
   { href: '/tuning', label: 'Tuning studio' },
+  { href: '/models', label: 'Models' },
   { href: '/keys', label: 'API keys' },
 ] as const;
 

@@ -6,18 +6,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   COLOURS,
-  GraphQLClient,
   readFashionSample,
   renderCatalogImage,
   renderShopperPhoto,
-} from '@lookalike/api';
+} from '@lookalike/core';
+import { GraphQLClient } from '@lookalike/sdk';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startStack, type Stack } from '../testing/stack';
 
 // The few lines that run in the page (page.evaluate) see these browser globals. This file
-// compiles without the DOM lib (tsconfig.test.json): under it, @lookalike/api's sources, which
-// it imports, do not type-check (Blob parts), so the globals it uses are declared here.
+// compiles without the DOM lib (tsconfig.test.json): under it, the workspace sources it imports
+// (@lookalike/api, core, sdk) do not type-check (Blob parts), so the globals it uses are declared
+// here.
 declare const document: {
   cookie: string;
   images: Iterable<{
@@ -92,6 +93,17 @@ describe.runIf(haveChromium || process.env.CI)(
       }, payload);
       for (const type of ['dragenter', 'dragover', 'drop'])
         await page.dispatchEvent(selector, type, { dataTransfer: transfer });
+    };
+    /** A model's panel on the Models page. */
+    const modelCard = (key: string) => page.locator(`section[data-model="${key}"]`);
+    /** What the sidebar says serves: "model <key> · <dims>-d · <device>". */
+    const servingModel = async () =>
+      ((await page.getByTestId('serving-model').textContent()) ?? '').replace(/\s+/g, ' ');
+    /** From the sign-in page. */
+    const signIn = async (key: string) => {
+      await page.getByLabel('API key').fill(key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/catalog$/);
     };
     const shot = async (name: string, fullPage = false) => {
       await page.mouse.move(0, 0); // no hover highlight in the picture
@@ -416,6 +428,74 @@ describe.runIf(haveChromium || process.env.CI)(
       expect(await page.locator('.hit').count()).toBeGreaterThan(0);
     });
 
+    it('more like this: a hit is the query, both metrics come back, the sliders re-cut them', async () => {
+      // Still on the region search above; from the saved cosine settings.
+      await page.getByRole('button', { name: 'Reset to saved settings' }).click();
+      await page.getByRole('button', { name: 'Cosine' }).click();
+      const hit = page.locator('.hit').nth(1);
+      const externalId = (await hit.getAttribute('data-external-id')) ?? '';
+      const title = (await hit.locator('.title').textContent()) ?? '';
+      const productId = /\/catalog\/([\w-]+)$/.exec(
+        (await hit.locator('a.thumb').getAttribute('href')) ?? '',
+      )?.[1];
+      const embeds = stack.embedCalls();
+      await hit.getByRole('button', { name: 'More like this' }).click();
+      await poll(() => page.getByTestId('like-of').count()).toBe(1);
+      expect(await page.getByTestId('like-of').textContent()).toContain(title);
+      expect(await page.getByRole('heading', { name: 'More like this' }).count()).toBe(1);
+      expect(await page.getByTestId('result-summary').textContent()).toContain('fashion-resnet-v1');
+      // The product's stored vectors: nothing embedded; the product itself is left out, and the
+      // rest come in the API's order for productIds.
+      expect(stack.embedCalls()).toBe(embeds);
+      await page.evaluate(() => {
+        window.scrollTo(0, 0);
+      });
+      await imagesLoaded();
+      await shot('more-like-this');
+      const shown = async () =>
+        Promise.all(
+          (await page.locator('.hit').all()).map((h) => h.getAttribute('data-external-id')),
+        );
+      const answer = async (metric: string, threshold: number) =>
+        (
+          await stack.client.query<{
+            similarProducts: { hits: { product: { externalId: string } }[] };
+          }>(
+            `query ($ids: [ID!], $metric: SimilarityMetric, $t: Float) {
+              similarProducts(productIds: $ids, first: 100, metric: $metric, threshold: $t) { hits { product { externalId } } }
+            }`,
+            { ids: [productId], metric, t: threshold },
+          )
+        ).data?.similarProducts.hits.map((h) => h.product.externalId) ?? [];
+      const cosine = await shown();
+      expect(cosine.length).toBeGreaterThan(1);
+      expect(cosine).not.toContain(externalId);
+      expect(cosine).toEqual((await answer('COSINE', -1)).slice(0, cosine.length));
+
+      // The threshold and the metric re-cut the answer in the browser: no request goes out.
+      const posts: string[] = [];
+      const onRequest = (r: { method(): string; url(): string }) => {
+        if (r.method() === 'POST') posts.push(r.url());
+      };
+      page.on('request', onRequest);
+      const kept = async () => Number(await page.getByTestId('kept-count').textContent());
+      const before = await kept();
+      await page.getByLabel('Search threshold value').fill('0.99');
+      await poll(kept).toBeLessThan(Math.max(1, before));
+      await page.getByRole('button', { name: 'Euclidean' }).click();
+      await poll(() => page.getByText('Euclidean: distance = L2').count()).toBe(1);
+      const euclidean = await shown();
+      expect(euclidean).not.toContain(externalId);
+      expect(euclidean).toEqual((await answer('EUCLIDEAN', 1e6)).slice(0, euclidean.length));
+      page.off('request', onRequest);
+      expect(posts).toEqual([]);
+
+      // Back to the photo's own results.
+      await page.getByRole('button', { name: "Back to the photo's results" }).click();
+      await poll(() => page.getByTestId('like-of').count()).toBe(0);
+      await page.getByTestId('result-summary').waitFor();
+    });
+
     it('tuning studio: evaluates both metrics, picks a threshold, previews, saves, and the API has it', async () => {
       await page.goto(url('/tuning'));
       const cosine = page.locator('[data-metric="COSINE"]');
@@ -466,6 +546,199 @@ describe.runIf(haveChromium || process.env.CI)(
       );
     });
 
+    it('tuning studio dry run: the sample queries are stored images, nothing is downloaded or embedded', async () => {
+      const embeds = stack.embedCalls();
+      await page.goto(url('/tuning'));
+      const cosine = page.locator('[data-metric="COSINE"]');
+      await cosine.waitFor();
+      await page.getByTestId('dry-run').waitFor();
+      expect(stack.embedCalls()).toBe(embeds);
+      // A looser search threshold: every sample query gets a row, and keeps its own product.
+      await cosine.getByLabel('Search threshold').focus();
+      await page.keyboard.press('End');
+      await poll(async () => page.getByTestId('dry-run').textContent()).toMatch(
+        /on 12 catalog images as queries: results \+\d+ added/,
+      );
+      await page.getByTestId('dry-run').getByText('Per query').click();
+      const rows = page.getByTestId('dry-run').locator('tbody tr');
+      expect(await rows.count()).toBe(12);
+      for (const label of await rows.locator('td:first-child').allTextContents())
+        expect(label).toMatch(/^(DEMO|E2E)-[\w-]+ · /);
+      const matches = await rows.locator('td:last-child').allTextContents();
+      expect(matches.every((m) => /^[1-9]\d* → [1-9]\d*$/.test(m.trim()))).toBe(true);
+    });
+
+    it('uploads: two files naming the same new product at once end as one product with both images', async () => {
+      const sample = await readFashionSample();
+      const [a, b, c] = await Promise.all(
+        [510, 511, 512].map((index, i) =>
+          renderCatalogImage(
+            sample.images[index] as Uint8Array,
+            COLOURS[i + 4] as (typeof COLOURS)[number],
+          ),
+        ),
+      );
+      const upload = (mode: string, externalId: string, name: string, bytes: Buffer) =>
+        page.request.post(url('/api/upload'), {
+          multipart: {
+            mode,
+            externalId,
+            title: 'Raced upload',
+            category: 'Uploads',
+            file: { name, mimeType: 'image/png', buffer: bytes },
+          },
+        });
+      const images = async (externalId: string) =>
+        (
+          await stack.client.query<{ productByExternalId: { images: { id: string }[] } | null }>(
+            `query ($e: String!) { productByExternalId(externalId: $e) { images { id } } }`,
+            { e: externalId },
+          )
+        ).data?.productByExternalId?.images.length;
+
+      // "Add to existing, create missing": both land, on the one product the first created.
+      const ensured = await Promise.all([
+        upload('ensure', 'E2E-RACE', 'E2E-RACE_front.png', a!),
+        upload('ensure', 'E2E-RACE', 'E2E-RACE_back.png', b!),
+      ]);
+      expect(ensured.map((r) => r.status())).toEqual([200, 200]);
+      const bodies = (await Promise.all(ensured.map((r) => r.json()))) as {
+        productId: string;
+        externalId: string;
+        created: boolean;
+        image: { sha256: string };
+      }[];
+      expect(new Set(bodies.map((x) => x.productId)).size).toBe(1);
+      expect(bodies.map((x) => x.created).sort()).toEqual([false, true]);
+      expect(bodies.every((x) => x.externalId === 'E2E-RACE')).toBe(true);
+      expect(await images('E2E-RACE')).toBe(2);
+
+      // "Create a new product per image": one creates it, the other is refused and leaves nothing.
+      const created = await Promise.all([
+        upload('create', 'E2E-RACE-NEW', 'E2E-RACE-NEW.png', a!),
+        upload('create', 'E2E-RACE-NEW', 'E2E-RACE-NEW.png', c!),
+      ]);
+      expect(created.map((r) => r.status()).sort()).toEqual([200, 409]);
+      const refused = (await created.find((r) => r.status() === 409)?.json()) as {
+        error: string;
+        code: string;
+      };
+      expect(refused.code).toBe('CONFLICT');
+      expect(refused.error).toContain('"E2E-RACE-NEW" already exists');
+      expect(await images('E2E-RACE-NEW')).toBe(1);
+    });
+
+    it('models: re-indexes colour-thumbnail-v1 with progress, switches to it and back, retires it', async () => {
+      const colour = modelCard('colour-thumbnail-v1');
+      const fashion = modelCard('fashion-resnet-v1');
+      try {
+        // One batch (32 images) goes through, then the re-index holds: half-way, on screen.
+        stack.reindexGate.holdAfter(1);
+        await page.getByRole('link', { name: 'Models' }).click();
+        await page.waitForURL(/\/models$/);
+        expect(await fashion.getAttribute('data-status')).toBe('ACTIVE');
+        expect(await fashion.getByTestId('coverage-percent').textContent()).toBe('100.0%');
+        expect(await colour.getAttribute('data-status')).toBe('AVAILABLE');
+        expect(await colour.textContent()).toMatch(/48-d · loaded, runs on cpu/);
+        await ready('section[data-model="colour-thumbnail-v1"] button');
+        await colour.getByRole('button', { name: 'Start re-index' }).click();
+
+        // The page refreshes itself while the re-index runs.
+        await poll(() => colour.getByTestId('coverage-count').textContent()).toBe('32');
+        expect(await colour.getAttribute('data-status')).toBe('BACKFILLING');
+        await poll(async () =>
+          ((await colour.getByTestId('reindex').textContent()) ?? '').replace(/\s+/g, ' '),
+        ).toMatch(/running: 32 \/ \d+ \(32 this run, \d+ to go\).*images\/s · ETA \d+/);
+        expect(await colour.getByRole('progressbar').getAttribute('aria-valuenow')).not.toBe('0');
+        await shot('models', true);
+
+        // Switching now needs force, and the page says the coverage plainly before.
+        await colour.getByRole('button', { name: /^Switch now \(\d+\.\d% covered\)$/ }).click();
+        const dialog = page.getByRole('dialog');
+        expect(await dialog.getByTestId('force-coverage').textContent()).toMatch(
+          /^colour-thumbnail-v1 has a vector of 32 of \d+ images \(\d+\.\d%\)\.$/,
+        );
+        await dialog.getByRole('button', { name: 'Cancel' }).click();
+        expect(await servingModel()).toContain('fashion-resnet-v1');
+
+        stack.reindexGate.open();
+        await poll(() => colour.getAttribute('data-status')).toBe('READY');
+        expect(await colour.getByTestId('coverage-percent').textContent()).toBe('100.0%');
+        expect(await colour.getByTestId('reindex').textContent()).toMatch(/finished: \d+ embedded/);
+
+        // Switch: the sidebar and the playground answer from the new model.
+        await ready('section[data-model="colour-thumbnail-v1"] button');
+        await colour.getByRole('button', { name: 'Switch to colour-thumbnail-v1' }).click();
+        await poll(servingModel).toBe('model colour-thumbnail-v1 · 48-d · cpu');
+        await poll(() => colour.getAttribute('data-status')).toBe('ACTIVE');
+        expect(await fashion.getAttribute('data-status')).toBe('READY');
+        expect(await colour.getByRole('status').textContent()).toBe(
+          'colour-thumbnail-v1 serves every search now. fashion-resnet-v1 is kept in sync for switching back.',
+        );
+        await page.goto(url('/search'));
+        await ready('.dropzone');
+        await page
+          .getByTestId('file-input')
+          .first()
+          .setInputFiles({
+            name: 'query.png',
+            mimeType: 'image/png',
+            buffer: uploads.get('E2E-002.png')!,
+          });
+        await page.getByTestId('result-summary').waitFor();
+        expect(await page.getByTestId('result-summary').textContent()).toContain(
+          'colour-thumbnail-v1',
+        );
+        expect(await page.locator('.hit').first().getAttribute('data-external-id')).toBe('E2E-002');
+
+        // Switch back: instant, the fashion model was kept in sync.
+        await page.getByRole('link', { name: 'Models' }).click();
+        await page.waitForURL(/\/models$/);
+        await ready('button');
+        await page.getByRole('button', { name: 'Switch back to fashion-resnet-v1' }).click();
+        await poll(servingModel).toBe('model fashion-resnet-v1 · 128-d · cpu');
+        const { data } = await stack.client.query<{ viewer: { model: { key: string } } }>(
+          `{ viewer { model { key } } }`,
+        );
+        expect(data?.viewer.model.key).toBe('fashion-resnet-v1');
+
+        // Retire, after confirming: its vectors are gone.
+        await poll(() => colour.getAttribute('data-status')).toBe('READY');
+        await ready('button[aria-label="Retire colour-thumbnail-v1"]');
+        await colour.getByRole('button', { name: 'Retire colour-thumbnail-v1' }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Retire model' }).click();
+        await poll(() => colour.getAttribute('data-status')).toBe('RETIRED');
+        expect(await colour.getByTestId('coverage-count').textContent()).toBe('0');
+      } finally {
+        stack.reindexGate.open();
+      }
+    });
+
+    it('models: forces a switch at partial coverage after saying so, and switches back', async () => {
+      const colour = modelCard('colour-thumbnail-v1');
+      try {
+        stack.reindexGate.holdAfter(1);
+        await ready('section[data-model="colour-thumbnail-v1"] button');
+        await colour.getByRole('button', { name: 'Start re-index' }).click();
+        await poll(() => colour.getByTestId('coverage-count').textContent()).toBe('32');
+        await colour.getByRole('button', { name: /^Switch now \(\d+\.\d% covered\)$/ }).click();
+        await page.getByRole('dialog').getByRole('button', { name: 'Switch anyway' }).click();
+        await poll(servingModel).toContain('colour-thumbnail-v1');
+        expect(await colour.getByRole('status').textContent()).toMatch(
+          /^colour-thumbnail-v1 serves every search now, forced at \d+\.\d% coverage\./,
+        );
+        // It serves and goes on re-indexing; once through, it covers the catalog.
+        expect(await colour.getAttribute('data-status')).toBe('ACTIVE');
+        stack.reindexGate.open();
+        await poll(() => colour.getByTestId('coverage-percent').textContent()).toBe('100.0%');
+        await page.getByRole('button', { name: 'Switch back to fashion-resnet-v1' }).click();
+        await poll(servingModel).toContain('fashion-resnet-v1');
+        await poll(() => colour.getAttribute('data-status')).toBe('READY');
+      } finally {
+        stack.reindexGate.open();
+      }
+    });
+
     it('creates a key with scopes (secret shown once) and revokes it', async () => {
       await page.goto(url('/keys'));
       await ready('form');
@@ -494,6 +767,22 @@ describe.runIf(haveChromium || process.env.CI)(
       await page.reload();
       expect(await page.getByTestId('new-key-secret').count()).toBe(0);
       expect(await page.content()).not.toContain(secret);
+    });
+
+    it('models: a key without SETTINGS_WRITE sees them read-only', async () => {
+      const { data } = await stack.client.query<{ createApiKey: { secret: string } }>(
+        `mutation { createApiKey(name: "e2e reader", scopes: [SEARCH]) { secret } }`,
+      );
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(/\/signin$/);
+      await signIn(data?.createApiKey.secret ?? '');
+      await page.goto(url('/models'));
+      await modelCard('colour-thumbnail-v1').waitFor();
+      expect(await page.locator('.alert.warn').textContent()).toContain('no SETTINGS_WRITE scope');
+      expect(await page.locator('main button').count()).toBe(0);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(/\/signin$/);
+      await signIn(stack.key);
     });
 
     it('signs out; pages and images then need a session again', async () => {

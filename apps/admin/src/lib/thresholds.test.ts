@@ -80,6 +80,7 @@ describe('thresholdProblem', () => {
 
 describe('thresholdsFor', () => {
   const settings: SearchSettings = {
+    model: 'fashion-resnet-v1',
     metric: 'COSINE',
     searchThreshold: 0.6,
     matchThreshold: 0.85,

@@ -21,7 +21,13 @@ export interface ModelDefault {
 export interface Viewer {
   merchant: { id: string; name: string };
   apiKey: { id: string; name: string; prefix: string; scopes: ApiScope[] };
-  model: { key: string; dims: number; executionProvider: string; defaults: ModelDefault[] };
+  /** The serving model; executionProvider is null when the API does not load it (not in MODELS). */
+  model: {
+    key: string;
+    dims: number;
+    executionProvider: string | null;
+    defaults: ModelDefault[];
+  };
 }
 
 export interface ProductImage {
@@ -57,12 +63,53 @@ export interface ProductPage {
 }
 
 export interface SearchSettings {
+  /** The embedding model these settings are for. */
+  model: string;
   metric: SimilarityMetric;
   searchThreshold: number;
   matchThreshold: number;
   topK: number;
   usingModelDefaults: boolean;
   updatedAt: string | null;
+}
+
+/**
+ * A model's role for the merchant. ACTIVE: serves every search. BACKFILLING: being re-indexed.
+ * READY: has a vector of every image and is kept in sync. RETIRED: its vectors are deleted.
+ * AVAILABLE: loaded by the API, never used by this merchant.
+ */
+export type ModelStatus = 'ACTIVE' | 'BACKFILLING' | 'READY' | 'RETIRED' | 'AVAILABLE';
+
+export interface EmbeddingModel {
+  key: string;
+  dims: number;
+  status: ModelStatus;
+  /** The API loads it (it is in the API's MODELS): only then can it re-index or serve. */
+  loaded: boolean;
+  executionProvider: string | null;
+  activatedAt: string | null;
+  coverage: { total: number; embedded: number; failed: number; fraction: number };
+  /** The current or last re-index. */
+  reindex: {
+    running: boolean;
+    startedAt: string;
+    finishedAt: string | null;
+    done: number;
+    remaining: number;
+    rate: number | null;
+    etaSeconds: number | null;
+  } | null;
+  /** The manifest's recommended thresholds. */
+  defaults: ModelDefault[];
+}
+
+/** The answer to activateModel. */
+export interface ModelSwitch {
+  model: EmbeddingModel;
+  previous: string | null;
+  /** The new model's coverage when it took over. */
+  coverage: number;
+  forced: boolean;
 }
 
 /** One hit of similarProducts, as the playground and the dry run keep it. */
@@ -77,7 +124,10 @@ export interface Hit {
   verdict: MatchVerdict;
 }
 
-/** One photo searched under both metrics at the loosest thresholds: every hit up to the API's cap. */
+/**
+ * One query (a photo, or stored products: "more like this") searched under both metrics at the
+ * loosest thresholds: every hit up to the API's cap.
+ */
 export interface SearchAnswer {
   model: string;
   tookMs: Record<SimilarityMetric, number>;

@@ -24,18 +24,10 @@ export const PRODUCTS = `query Products($first: Int, $after: String, $filter: Pr
 
 /** Lean, for sampling: the API caps query complexity (a full page of 100 with images is over it). */
 export const PRODUCT_SAMPLE = `query ProductSample($first: Int) {
-  products(first: $first) { edges { node { id externalId title images { sha256 } } } }
+  products(first: $first) { edges { node { id externalId title images { id } } } }
 }`;
 
 export const PRODUCT = `query Product($id: ID!) { product(id: $id) { ${PRODUCT_FIELDS} } }`;
-
-export const PRODUCT_BY_EXTERNAL_ID = `query ProductByExternalId($externalId: String!) {
-  productByExternalId(externalId: $externalId) { id externalId title }
-}`;
-
-export const CREATE_PRODUCT = `mutation CreateProduct($input: CreateProductInput!) {
-  createProduct(input: $input) { id externalId title }
-}`;
 
 export const UPDATE_PRODUCT = `mutation UpdateProduct($id: ID!, $input: UpdateProductInput!) {
   updateProduct(id: $id, input: $input) { ${PRODUCT_FIELDS} }
@@ -45,6 +37,19 @@ export const DELETE_PRODUCT = `mutation DeleteProduct($id: ID!) { deleteProduct(
 
 export const ADD_IMAGE = `mutation AddProductImage($productId: ID!, $image: Upload!) {
   addProductImage(productId: $productId, image: $image) { id sha256 width height status }
+}`;
+
+/**
+ * An image for the product with this externalId, creating the product when the mode allows: one
+ * transaction in the API, so a refused file leaves nothing behind and two files naming the same
+ * new product end as one product.
+ */
+export const UPLOAD_IMAGE = `mutation UploadProductImage($image: Upload!, $externalId: String!, $mode: ImageUploadMode!, $title: String, $category: String) {
+  uploadProductImage(image: $image, externalId: $externalId, mode: $mode, title: $title, category: $category) {
+    createdProduct
+    product { id externalId }
+    image { id sha256 width height status }
+  }
 }`;
 
 export const REMOVE_IMAGE = `mutation RemoveProductImage($id: ID!) { removeProductImage(id: $id) }`;
@@ -65,12 +70,41 @@ export const SIMILAR_BOTH = `query SimilarBoth($image: Upload!, $first: Int, $co
   }
 }`;
 
-export const SETTINGS = `query Settings {
-  searchSettings { metric searchThreshold matchThreshold topK usingModelDefaults updatedAt }
+/**
+ * "More like this" under both metrics: the products' stored vectors averaged (no upload, no
+ * inference); the products themselves are left out of the hits.
+ */
+export const MORE_LIKE_BOTH = `query MoreLikeBoth($productIds: [ID!]!, $first: Int, $cosine: Float, $euclidean: Float) {
+  cosine: similarProducts(productIds: $productIds, first: $first, metric: COSINE, threshold: $cosine) {
+    ${SIMILAR_FIELDS}
+  }
+  euclidean: similarProducts(productIds: $productIds, first: $first, metric: EUCLIDEAN, threshold: $euclidean) {
+    ${SIMILAR_FIELDS}
+  }
+}`;
+
+/**
+ * A stored image as the query under both metrics: its stored vector, nothing downloaded,
+ * uploaded or embedded; the image's own product comes back first (EXACT).
+ */
+export const STORED_IMAGE_BOTH = `query StoredImageBoth($imageId: ID!, $first: Int, $cosine: Float, $euclidean: Float) {
+  cosine: similarProducts(imageId: $imageId, first: $first, metric: COSINE, threshold: $cosine) {
+    ${SIMILAR_FIELDS}
+  }
+  euclidean: similarProducts(imageId: $imageId, first: $first, metric: EUCLIDEAN, threshold: $euclidean) {
+    ${SIMILAR_FIELDS}
+  }
+}`;
+
+const SETTINGS_FIELDS = `model metric searchThreshold matchThreshold topK usingModelDefaults updatedAt`;
+
+/** The settings of a model; without one, of the serving model. */
+export const SETTINGS = `query Settings($model: String) {
+  searchSettings(model: $model) { ${SETTINGS_FIELDS} }
 }`;
 
 export const UPDATE_SETTINGS = `mutation UpdateSettings($input: SearchSettingsInput!) {
-  updateSearchSettings(input: $input) { metric searchThreshold matchThreshold topK usingModelDefaults updatedAt }
+  updateSearchSettings(input: $input) { ${SETTINGS_FIELDS} }
 }`;
 
 export const EVALUATE = `query Evaluate($metric: SimilarityMetric, $relevance: Relevance, $sampleSize: Int, $depth: Int, $targetPrecision: Float, $seed: Int) {
@@ -86,6 +120,27 @@ export const EVALUATE = `query Evaluate($metric: SimilarityMetric, $relevance: R
     }
     sample { queries population sampled seed mapStandardError }
   }
+}`;
+
+const MODEL_FIELDS = `key dims status loaded executionProvider activatedAt
+  coverage { total embedded failed fraction }
+  reindex { running startedAt finishedAt done remaining rate etaSeconds }
+  defaults { metric searchThreshold matchThreshold }`;
+
+/** The merchant's models, serving first, then the ones the API loads that it has not used. */
+export const EMBEDDING_MODELS = `query EmbeddingModels { embeddingModels { ${MODEL_FIELDS} } }`;
+
+export const START_REINDEX = `mutation StartReindex($model: String!) {
+  startReindex(model: $model) { ${MODEL_FIELDS} }
+}`;
+
+/** Refused (CONFLICT) while the model's coverage is incomplete, unless force. */
+export const ACTIVATE_MODEL = `mutation ActivateModel($model: String!, $force: Boolean!) {
+  activateModel(model: $model, force: $force) { previous coverage forced model { ${MODEL_FIELDS} } }
+}`;
+
+export const RETIRE_MODEL = `mutation RetireModel($model: String!) {
+  retireModel(model: $model) { ${MODEL_FIELDS} }
 }`;
 
 export const API_KEYS = `query ApiKeys { apiKeys { id name prefix scopes createdAt lastUsedAt revokedAt } }`;

@@ -2,7 +2,7 @@ import 'server-only';
 import { LOOSEST, MAX_HITS } from '@/lib/thresholds';
 import type { Hit, MatchVerdict, SearchAnswer } from '@/lib/types';
 import type { ApiClient } from './graphql';
-import { SIMILAR_BOTH } from './queries';
+import { MORE_LIKE_BOTH, SIMILAR_BOTH, STORED_IMAGE_BOTH } from './queries';
 
 interface SimilarResult {
   model: string;
@@ -36,6 +36,26 @@ function toHits(result: SimilarResult): Hit[] {
   }));
 }
 
+interface BothResults {
+  cosine: SimilarResult;
+  euclidean: SimilarResult;
+}
+
+/** Every hit up to the API's cap under both metrics: the browser cuts them at any threshold. */
+const LOOSEST_VARIABLES = {
+  first: MAX_HITS,
+  cosine: LOOSEST.COSINE,
+  euclidean: LOOSEST.EUCLIDEAN,
+};
+
+function toAnswer({ cosine, euclidean }: BothResults): SearchAnswer {
+  return {
+    model: cosine.model,
+    tookMs: { COSINE: cosine.tookMs, EUCLIDEAN: euclidean.tookMs },
+    hits: { COSINE: toHits(cosine), EUCLIDEAN: toHits(euclidean) },
+  };
+}
+
 /**
  * A photo searched under both metrics with the loosest thresholds and the API's maximum of
  * hits, so the browser can cut the lists at any threshold without uploading again. One request:
@@ -46,22 +66,38 @@ export async function searchBothMetrics(
   file: File,
   region?: Region,
 ): Promise<SearchAnswer> {
-  const { cosine, euclidean } = await api.upload<{
-    cosine: SimilarResult;
-    euclidean: SimilarResult;
-  }>(
-    SIMILAR_BOTH,
-    {
-      first: MAX_HITS,
-      cosine: LOOSEST.COSINE,
-      euclidean: LOOSEST.EUCLIDEAN,
-      ...(region ? { region } : {}),
-    },
-    [{ variable: 'image', file, name: file.name || 'photo' }],
+  return toAnswer(
+    await api.upload<BothResults>(
+      SIMILAR_BOTH,
+      { ...LOOSEST_VARIABLES, ...(region ? { region } : {}) },
+      [{ variable: 'image', file, name: file.name || 'photo' }],
+    ),
   );
-  return {
-    model: cosine.model,
-    tookMs: { COSINE: cosine.tookMs, EUCLIDEAN: euclidean.tookMs },
-    hits: { COSINE: toHits(cosine), EUCLIDEAN: toHits(euclidean) },
-  };
+}
+
+/**
+ * "More like this": products like these (their stored vectors), under both metrics with the
+ * loosest thresholds and the maximum of hits, like a photo search. The products themselves are
+ * not among the hits.
+ */
+export async function moreLikeBothMetrics(
+  api: ApiClient,
+  productIds: readonly string[],
+): Promise<SearchAnswer> {
+  return toAnswer(
+    await api.query<BothResults>(MORE_LIKE_BOTH, { ...LOOSEST_VARIABLES, productIds }),
+  );
+}
+
+/**
+ * A stored image as the query, under both metrics with the loosest thresholds: its stored
+ * vector, so nothing is downloaded, uploaded or embedded. Its own product comes first (EXACT).
+ */
+export async function storedImageBothMetrics(
+  api: ApiClient,
+  imageId: string,
+): Promise<SearchAnswer> {
+  return toAnswer(
+    await api.query<BothResults>(STORED_IMAGE_BOTH, { ...LOOSEST_VARIABLES, imageId }),
+  );
 }

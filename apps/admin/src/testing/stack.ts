@@ -1,23 +1,71 @@
-// The whole product for browser tests: the real API in-process (embedded PGlite, the bundled
-// model, a temporary DATA_DIR, a small demo catalog) and the built dashboard as a child process
+// The whole product for browser tests: the real API in-process (embedded PGlite, both bundled
+// models, a temporary DATA_DIR, a small demo catalog) and the built dashboard as a child process
 // (`next start`) talking to it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  createServer,
-  GraphQLClient,
-  seedDemoCatalog,
-  testConfig,
-  type ApiServer,
-} from '@lookalike/api';
+import { createServer, type ApiConfig, type ApiServer } from '@lookalike/api';
+import { modelLocation, seedDemoCatalog } from '@lookalike/core';
 import { createDb, IN_MEMORY, type Db } from '@lookalike/db';
 import { createEmbedder, type Embedder } from '@lookalike/inference';
+import { GraphQLClient } from '@lookalike/sdk';
 
 export const ADMIN_DIR = path.resolve(import.meta.dirname, '..', '..');
 export const REPO_ROOT = path.resolve(ADMIN_DIR, '..', '..');
+
+/**
+ * The models the API loads, the default first: the bundled fashion model serves, the 48-d colour
+ * model is there to re-index and switch to (the Models page).
+ */
+export const MODELS = ['fashion-resnet', 'colour-thumbnail'];
+
+/**
+ * Holds the batches a re-index embeds (Embedder.embedBatch; uploads and searches use embed and
+ * pass), so a test can look at a re-index half-way: the bundled models re-index the small test
+ * catalog in about a second.
+ */
+export class ReindexGate {
+  private allowance = Infinity;
+  private readonly waiting: (() => void)[] = [];
+
+  /** Let `batches` more re-index batches through, then hold the next ones until open(). */
+  holdAfter(batches: number): void {
+    this.allowance = batches;
+  }
+
+  open(): void {
+    this.allowance = Infinity;
+    for (const release of this.waiting.splice(0)) release();
+  }
+
+  async pass(): Promise<void> {
+    if (this.allowance > 0) {
+      this.allowance--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+}
+
+/** The embedder with its batches going through the gate, and its single embeds counted. */
+function instrumented(embedder: Embedder, gate: ReindexGate, counts: { embeds: number }): Embedder {
+  return {
+    info: embedder.info,
+    embed: (bytes, options) => {
+      counts.embeds++;
+      return embedder.embed(bytes, options);
+    },
+    embedBatch: async (items) => {
+      await gate.pass();
+      return embedder.embedBatch(items);
+    },
+    embedTensor: (tensor) => embedder.embedTensor(tensor),
+    stats: () => embedder.stats(),
+    close: (options) => embedder.close(options),
+  };
+}
 
 export interface Stack {
   api: ApiServer;
@@ -31,6 +79,10 @@ export interface Stack {
   adminDataDir: string;
   /** The dashboard's output, for failure messages. */
   adminLog: string[];
+  /** Re-indexes (of any model) wait here while it holds. */
+  reindexGate: ReindexGate;
+  /** Images the API embedded one by one so far (uploads, photo searches), all models. */
+  embedCalls(): number;
   stop(): Promise<void>;
 }
 
@@ -101,7 +153,9 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
   const apiDataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-admin-api-'));
   const adminDataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-admin-'));
   let db: Db | undefined;
-  let embedder: Embedder | undefined;
+  const embedders: Embedder[] = [];
+  const reindexGate = new ReindexGate();
+  const counts = { embeds: 0 };
   let api: ApiServer | undefined;
   let admin: ChildProcess | undefined;
   const adminLog: string[] = [];
@@ -111,8 +165,10 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
       admin.kill('SIGTERM');
       await exited;
     }
+    // A held re-index would keep the API's close waiting for it.
+    reindexGate.open();
     await api?.close();
-    await embedder?.close();
+    for (const embedder of embedders) await embedder.close();
     await db?.close();
     await rm(apiDataDir, { recursive: true, force: true });
     await rm(adminDataDir, { recursive: true, force: true });
@@ -120,12 +176,28 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
   try {
     const built = buildAdmin();
     db = await createDb({ dataDir: IN_MEMORY, migrate: true });
-    embedder = await createEmbedder({ model: 'fashion-resnet', device: 'cpu' });
+    for (const model of MODELS)
+      embedders.push(
+        instrumented(
+          await createEmbedder({ model: modelLocation(model), device: 'cpu' }),
+          reindexGate,
+          counts,
+        ),
+      );
+    const config: Partial<ApiConfig> = {
+      NODE_ENV: 'test',
+      dataDir: apiDataDir,
+      DEMO_CATALOG: false,
+      // The dashboard makes many calls per page, and polls while a re-index runs: no rate limit.
+      RATE_LIMIT_PER_MINUTE: 0,
+      MODELS,
+      INFERENCE_DEVICE: 'cpu',
+    };
     api = await createServer({
-      // The dashboard makes many calls per page: no rate limit in tests.
-      config: testConfig({ dataDir: apiDataDir, RATE_LIMIT_PER_MINUTE: 0 }),
+      // Merged over the API's defaults. MODELS names the embedders passed, as it would in production.
+      config,
       db,
-      embedder,
+      embedders,
       logger: {
         info: () => undefined,
         error: (m, e) => {
@@ -137,7 +209,7 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
     const key = api.bootstrap.generatedKey;
     if (!key) throw new Error('the API generated no bootstrap key');
     const merchantId = api.bootstrap.merchantId;
-    await seedDemoCatalog(api.services.catalog, merchantId, {
+    await seedDemoCatalog(api.core.catalog, merchantId, {
       count: products,
       extraPhotoShare: 0.3,
     });
@@ -180,6 +252,8 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
       adminUrl,
       adminDataDir,
       adminLog,
+      reindexGate,
+      embedCalls: () => counts.embeds,
       stop,
     };
   } catch (error) {

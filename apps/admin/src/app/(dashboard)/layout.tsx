@@ -49,8 +49,13 @@ export default async function DashboardLayout({ children }: { children: ReactNod
             key <span className="mono">{viewer.apiKey.name}</span> (
             <span className="mono">{viewer.apiKey.prefix}</span>)
             <br />
-            model <span className="mono">{viewer.model.key}</span> · {viewer.model.dims}-d ·{' '}
-            {viewer.model.executionProvider}
+            <span data-testid="serving-model">
+              model <span className="mono">{viewer.model.key}</span> · {viewer.model.dims}-d ·{' '}
+              {/* Null: the API does not load the serving model, so its searches fail. */}
+              {viewer.model.executionProvider ?? (
+                <span className="sidebar-warn">not loaded by the API</span>
+              )}
+            </span>
           </div>
           <form action={signOut}>
             <button type="submit">Sign out</button>

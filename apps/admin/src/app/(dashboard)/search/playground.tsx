@@ -14,15 +14,21 @@ import {
 } from '@/lib/thresholds';
 import {
   METRICS,
+  type ActionResult,
+  type Hit,
   type ModelDefault,
   type SearchAnswer,
   type SearchSettings,
   type SimilarityMetric,
 } from '@/lib/types';
 import { isErrorBody, postForm } from '@/lib/upload-client';
+import { moreLikeThis } from './actions';
 import { RegionPicker, type Region } from './region-picker';
 
 const CUT_SHOWN = 12;
+
+/** The product a "More like this" answer is like. */
+type LikeOf = Pick<Hit, 'productId' | 'externalId' | 'title' | 'sha256'>;
 
 export function Playground({
   settings,
@@ -34,6 +40,8 @@ export function Playground({
   const [photo, setPhoto] = useState<{ file: File; url: string } | null>(null);
   const [region, setRegion] = useState<Region | null>(null);
   const [answer, setAnswer] = useState<SearchAnswer | null>(null);
+  /** Set while the results are "more like" a product rather than like the photo. */
+  const [likeOf, setLikeOf] = useState<LikeOf | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [metric, setMetric] = useState<SimilarityMetric>(settings.metric);
@@ -70,21 +78,20 @@ export function Playground({
     void search(file, null);
   }
 
-  async function search(file: File, r: Region | null) {
+  /** Runs one search; an answer that arrives after a newer search started is dropped. */
+  async function ask(like: LikeOf | null, send: () => Promise<ActionResult<SearchAnswer>>) {
     const id = ++request.current;
     setLoading(true);
     setError(null);
-    const form = new FormData();
-    form.set('image', file, file.name || 'photo');
-    if (r) form.set('region', JSON.stringify(r));
+    setLikeOf(like);
     try {
-      const res = await postForm<SearchAnswer>('/api/search', form);
+      const result = await send();
       if (id !== request.current) return;
-      if (isErrorBody(res.body) || !res.body) {
-        setError(res.body?.error ?? `HTTP ${res.status}`);
+      if (!result.ok) {
+        setError(result.error);
         setAnswer(null);
       } else {
-        setAnswer(res.body);
+        setAnswer(result.data);
         setShowAllCut(false);
       }
     } catch (e) {
@@ -92,6 +99,33 @@ export function Playground({
     } finally {
       if (id === request.current) setLoading(false);
     }
+  }
+
+  function search(file: File, r: Region | null) {
+    const form = new FormData();
+    form.set('image', file, file.name || 'photo');
+    if (r) form.set('region', JSON.stringify(r));
+    return ask(null, async (): Promise<ActionResult<SearchAnswer>> => {
+      const res = await postForm<SearchAnswer>('/api/search', form);
+      if (isErrorBody(res.body) || !res.body)
+        return {
+          ok: false,
+          error: res.body?.error ?? `HTTP ${res.status}`,
+          code: res.body?.code ?? 'BAD_RESPONSE',
+        };
+      return { ok: true, data: res.body };
+    });
+  }
+
+  /** "More like this": the hit's product as the query (its stored vectors; it is left out). */
+  function moreLike(hit: LikeOf) {
+    const like = {
+      productId: hit.productId,
+      externalId: hit.externalId,
+      title: hit.title,
+      sha256: hit.sha256,
+    };
+    void ask(like, () => moreLikeThis(hit.productId));
   }
 
   const t = thresholds[metric];
@@ -118,6 +152,38 @@ export function Playground({
   return (
     <div className="playground">
       <div className="stack">
+        {likeOf && (
+          <section className="panel stack" aria-labelledby="like-h">
+            <h2 id="like-h" style={{ margin: 0 }}>
+              More like this
+            </h2>
+            <div className="like-of">
+              <img src={`/images/${likeOf.sha256}?w=128`} alt="" />
+              <div style={{ minWidth: 0 }}>
+                <a href={`/catalog/${likeOf.productId}`} className="title">
+                  {likeOf.title}
+                </a>
+                <div className="mono small muted">{likeOf.externalId}</div>
+              </div>
+            </div>
+            <p className="hint" style={{ margin: 0 }}>
+              Products like this one by its stored vectors (averaged over its images), under both
+              metrics; it is left out of the results.
+            </p>
+            {photo && (
+              <div>
+                <button
+                  type="button"
+                  onClick={() => {
+                    void search(photo.file, region);
+                  }}
+                >
+                  Back to the photo&apos;s results
+                </button>
+              </div>
+            )}
+          </section>
+        )}
         <section className="panel stack" aria-labelledby="photo-h">
           <h2 id="photo-h">Photo</h2>
           {photo ? (
@@ -225,6 +291,12 @@ export function Playground({
             </span>
           )}
         </div>
+        {likeOf && answer && !loading && (
+          <p className="small" style={{ margin: 0 }} data-testid="like-of">
+            More like <strong>{likeOf.title}</strong> (
+            <span className="mono">{likeOf.externalId}</span>), which is left out.
+          </p>
+        )}
         {loading && (
           <p role="status">
             <span className="spinner" aria-hidden="true" /> Searching…
@@ -256,6 +328,7 @@ export function Playground({
                 hit={h}
                 first={i === kept.length && dropped.length > 0}
                 cutCount={dropped.length}
+                onMoreLike={moreLike}
               />
             ))}
             {dropped.length > CUT_SHOWN && !showAllCut && (
@@ -282,11 +355,13 @@ function HitCard({
   rank,
   first,
   cutCount,
+  onMoreLike,
 }: {
   hit: ReturnType<typeof cutHits>[number];
   rank: number;
   first: boolean;
   cutCount: number;
+  onMoreLike: (hit: LikeOf) => void;
 }) {
   return (
     <>
@@ -320,6 +395,16 @@ function HitCard({
               <span className="badge CUT">CUT</span>
             )}
           </span>
+          <button
+            type="button"
+            className="compact"
+            aria-label={`More like this: ${hit.title}`}
+            onClick={() => {
+              onMoreLike(hit);
+            }}
+          >
+            More like this
+          </button>
         </div>
       </li>
     </>

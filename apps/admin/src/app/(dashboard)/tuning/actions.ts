@@ -9,10 +9,9 @@ import {
   type SearchSettings,
   type SimilarityMetric,
 } from '@/lib/types';
-import { env } from '@/env';
 import { actionFailure, ApiError, type ApiClient } from '@/server/graphql';
 import { EVALUATE, PRODUCT_SAMPLE, UPDATE_SETTINGS } from '@/server/queries';
-import { searchBothMetrics } from '@/server/search';
+import { storedImageBothMetrics } from '@/server/search';
 import { sessionOrThrow } from '@/server/session';
 
 export interface EvaluationParams {
@@ -51,16 +50,16 @@ export async function evaluateBoth(
 }
 
 /**
- * Sample images fetched and searched at a time: the sample no longer waits on each in turn, and
- * the API (one embedding and two nearest-neighbour queries per sample) is not handed 30
- * searches at once.
+ * Sample images searched at a time: the sample does not wait on each in turn, and the API (two
+ * nearest-neighbour queries per sample) is not handed 60 at once.
  */
 const SAMPLE_CONCURRENCY = 3;
 
 /**
  * The dry run's sample: `count` catalog images, spread over the newest 40 products, each
- * searched under both metrics with the loosest thresholds. The browser then applies old and new
- * settings to the same hits and counts what changes.
+ * searched by its stored vector (`similarProducts(imageId:)`) under both metrics with the
+ * loosest thresholds. The browser then applies old and new settings to the same hits and counts
+ * what changes.
  */
 export async function sampleQueries(count: number): Promise<ActionResult<SampleQuery[]>> {
   try {
@@ -69,13 +68,18 @@ export async function sampleQueries(count: number): Promise<ActionResult<SampleQ
     const { products } = await api.query<{
       products: {
         edges: {
-          node: { id: string; externalId: string; title: string; images: { sha256: string }[] };
+          node: {
+            id: string;
+            externalId: string;
+            title: string;
+            images: { id: string }[];
+          };
         }[];
       };
     }>(PRODUCT_SAMPLE, { first: 40 });
     const withImages = products.edges.flatMap(({ node }) => {
-      const sha256 = node.images[0]?.sha256;
-      return sha256 ? [{ externalId: node.externalId, title: node.title, sha256 }] : [];
+      const image = node.images[0];
+      return image ? [{ externalId: node.externalId, title: node.title, imageId: image.id }] : [];
     });
     if (withImages.length === 0)
       throw new ApiError('The catalog has no images to sample yet.', 'NOT_FOUND', 404);
@@ -87,31 +91,38 @@ export async function sampleQueries(count: number): Promise<ActionResult<SampleQ
     const queries: SampleQuery[] = [];
     for (let i = 0; i < picked.length; i += SAMPLE_CONCURRENCY) {
       const chunk = picked.slice(i, i + SAMPLE_CONCURRENCY);
-      queries.push(...(await Promise.all(chunk.map((image) => sampleQuery(api, image)))));
+      const answers = await Promise.all(chunk.map((image) => sampleQuery(api, image)));
+      queries.push(...answers.filter((q) => q !== null));
     }
+    if (queries.length === 0)
+      throw new ApiError(
+        'None of the sampled images has a vector of the serving model yet: wait for its re-index (Models page).',
+        'NOT_FOUND',
+        404,
+      );
     return { ok: true, data: queries };
   } catch (error) {
     return actionFailure(error);
   }
 }
 
-/** One product's first image, fetched from the API and searched under both metrics. */
+/**
+ * One product's first image searched by its stored vector under both metrics: nothing is
+ * downloaded, uploaded or embedded, and the image's own product comes back first (EXACT), as
+ * the same bytes uploaded again would. Null for an image the serving model has no vector of
+ * yet (a switch forced before its re-index finished): searches cannot see it either.
+ */
 async function sampleQuery(
   api: ApiClient,
-  image: { externalId: string; title: string; sha256: string },
-): Promise<SampleQuery> {
-  const res = await fetch(`${env().API_URL}/images/${image.sha256}`, { cache: 'no-store' });
-  if (!res.ok)
-    throw new ApiError(
-      `Image ${image.sha256} of ${image.externalId} is unavailable (${res.status})`,
-      'NOT_FOUND',
-      404,
-    );
-  const file = new File([await res.arrayBuffer()], image.externalId, {
-    type: res.headers.get('content-type') ?? 'application/octet-stream',
-  });
-  const { hits } = await searchBothMetrics(api, file);
-  return { label: `${image.externalId} · ${image.title}`, hits };
+  image: { externalId: string; title: string; imageId: string },
+): Promise<SampleQuery | null> {
+  try {
+    const { hits } = await storedImageBothMetrics(api, image.imageId);
+    return { label: `${image.externalId} · ${image.title}`, hits };
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'NOT_FOUND') return null;
+    throw error;
+  }
 }
 
 export async function saveSettings(input: {

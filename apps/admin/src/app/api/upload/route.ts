@@ -1,19 +1,30 @@
 import { NextResponse } from 'next/server';
 import { ApiError } from '@/server/graphql';
-import {
-  ADD_IMAGE,
-  CREATE_PRODUCT,
-  DELETE_PRODUCT,
-  PRODUCT_BY_EXTERNAL_ID,
-} from '@/server/queries';
+import { ADD_IMAGE, UPLOAD_IMAGE } from '@/server/queries';
 import { assertSameOrigin, errorResponse, fileField } from '@/server/route-helpers';
 import { sessionOrThrow } from '@/server/session';
 import { textField } from '@/lib/form-data';
 
+/** The uploader's modes by externalId, as the API's ImageUploadMode. */
+const UPLOAD_MODES = { attach: 'ATTACH', create: 'CREATE', ensure: 'ENSURE' } as const;
+type ExternalIdMode = keyof typeof UPLOAD_MODES;
+
+const isExternalIdMode = (mode: string): mode is ExternalIdMode =>
+  Object.hasOwn(UPLOAD_MODES, mode);
+
+interface StoredImage {
+  id: string;
+  sha256: string;
+  width: number;
+  height: number;
+  status: string;
+}
+
 /**
- * One uploaded image: to a product by id, to the product with an externalId, or to a new
- * product. A product this request created is deleted again when its image is refused, so a bad
- * file leaves the catalog as it was; nothing that existed before is ever touched.
+ * One uploaded image: to a product by id, or to the product with an externalId, created when the
+ * mode allows. Either is ONE API mutation: the API writes the product, the image and its vectors
+ * in one transaction, so a refused file leaves the catalog as it was, and two files naming the
+ * same new product at once end as one product with both images.
  *
  * mode: "product" (productId), "attach" (externalId must exist), "create" (externalId must
  * not exist), "ensure" (attach, or create when missing).
@@ -34,56 +45,70 @@ export async function POST(req: Request): Promise<NextResponse> {
     const externalId = textField(form, 'externalId');
     const image = { variable: 'image', file, name: file.name || 'upload' };
 
-    let productId = textField(form, 'productId');
-    let created = false;
-    if (mode !== 'product') {
-      if (!['attach', 'create', 'ensure'].includes(mode))
-        throw new ApiError(`Unknown upload mode "${mode}"`, 'BAD_USER_INPUT', 400);
-      if (!externalId)
-        throw new ApiError(
-          'No externalId could be read from this file name',
-          'BAD_USER_INPUT',
-          400,
-        );
-      const { productByExternalId: existing } = await api.query<{
-        productByExternalId: { id: string } | null;
-      }>(PRODUCT_BY_EXTERNAL_ID, { externalId });
-      if (existing && mode === 'create') {
-        throw new ApiError(
-          `A product with externalId "${externalId}" already exists; choose "Add to existing products" to add images to it.`,
-          'CONFLICT',
-          409,
-        );
-      }
-      if (!existing && mode === 'attach')
-        throw new ApiError(`No product has externalId "${externalId}".`, 'NOT_FOUND', 404);
-      if (existing) {
-        productId = existing.id;
-      } else {
-        const title = textField(form, 'title') || externalId;
-        const category = textField(form, 'category');
-        const { createProduct } = await api.query<{ createProduct: { id: string } }>(
-          CREATE_PRODUCT,
-          {
-            input: { externalId, title, ...(category ? { category } : {}) },
-          },
-        );
-        productId = createProduct.id;
-        created = true;
-      }
+    if (mode === 'product') {
+      const productId = textField(form, 'productId');
+      if (!productId) throw new ApiError('No product to add the image to', 'BAD_USER_INPUT', 400);
+      const { addProductImage } = await api.upload<{ addProductImage: StoredImage }>(
+        ADD_IMAGE,
+        { productId },
+        [image],
+      );
+      return NextResponse.json({ productId, externalId, created: false, image: addProductImage });
     }
-    if (!productId) throw new ApiError('No product to add the image to', 'BAD_USER_INPUT', 400);
 
+    if (!isExternalIdMode(mode))
+      throw new ApiError(`Unknown upload mode "${mode}"`, 'BAD_USER_INPUT', 400);
+    if (!externalId)
+      throw new ApiError('No externalId could be read from this file name', 'BAD_USER_INPUT', 400);
+    const title = textField(form, 'title') || externalId;
+    const category = textField(form, 'category');
     try {
-      const { addProductImage } = await api.upload<{
-        addProductImage: { id: string; sha256: string; width: number; height: number };
-      }>(ADD_IMAGE, { productId }, [image]);
-      return NextResponse.json({ productId, externalId, created, image: addProductImage });
+      const { uploadProductImage: uploaded } = await api.upload<{
+        uploadProductImage: {
+          createdProduct: boolean;
+          product: { id: string; externalId: string };
+          image: StoredImage;
+        };
+      }>(
+        UPLOAD_IMAGE,
+        {
+          externalId,
+          mode: UPLOAD_MODES[mode],
+          title,
+          ...(category ? { category } : {}),
+        },
+        [image],
+      );
+      return NextResponse.json({
+        productId: uploaded.product.id,
+        externalId: uploaded.product.externalId,
+        created: uploaded.createdProduct,
+        image: uploaded.image,
+      });
     } catch (error) {
-      if (created) await api.query(DELETE_PRODUCT, { id: productId }).catch(() => undefined);
-      throw error;
+      throw withUploaderHint(error, mode, externalId);
     }
   } catch (error) {
     return errorResponse(error);
   }
+}
+
+/** The API's refusals of a mode, worded with the uploader's choice that would have worked. */
+function withUploaderHint(error: unknown, mode: ExternalIdMode, externalId: string): unknown {
+  if (!(error instanceof ApiError)) return error;
+  if (mode === 'create' && error.code === 'CONFLICT')
+    return new ApiError(
+      `A product with externalId "${externalId}" already exists; choose "Add to existing products" to add images to it.`,
+      error.code,
+      error.status,
+      error.field,
+    );
+  if (mode === 'attach' && error.code === 'NOT_FOUND')
+    return new ApiError(
+      `No product has externalId "${externalId}".`,
+      error.code,
+      error.status,
+      error.field,
+    );
+  return error;
 }

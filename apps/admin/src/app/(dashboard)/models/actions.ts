@@ -1,0 +1,76 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import type { ActionResult, EmbeddingModel, ModelSwitch } from '@/lib/types';
+import { actionFailure, ApiError, type ApiClient } from '@/server/graphql';
+import { ACTIVATE_MODEL, RETIRE_MODEL, START_REINDEX } from '@/server/queries';
+import { sessionOrThrow } from '@/server/session';
+
+/** The API client of a session whose key may change models (the API checks it again). */
+async function settingsWriter(what: string): Promise<ApiClient> {
+  const { api, can } = await sessionOrThrow();
+  if (!can('SETTINGS_WRITE'))
+    throw new ApiError(
+      `This key has no SETTINGS_WRITE scope, which ${what} needs.`,
+      'FORBIDDEN',
+      403,
+    );
+  return api;
+}
+
+/**
+ * Which model serves shows on every page (the sidebar, the playground's answers, the studio's
+ * settings): all of them are stale after a switch.
+ */
+function revalidateAll(): void {
+  revalidatePath('/', 'layout');
+}
+
+export async function startReindex(model: string): Promise<ActionResult<EmbeddingModel>> {
+  try {
+    const api = await settingsWriter('a re-index');
+    const { startReindex: started } = await api.query<{ startReindex: EmbeddingModel }>(
+      START_REINDEX,
+      { model },
+    );
+    revalidatePath('/models');
+    return { ok: true, data: started };
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+/**
+ * Make `model` serve every search. Without `force` the API refuses (CONFLICT) while the model's
+ * coverage is incomplete; the page asks before forcing.
+ */
+export async function activateModel(
+  model: string,
+  force: boolean,
+): Promise<ActionResult<ModelSwitch>> {
+  try {
+    const api = await settingsWriter('switching models');
+    const { activateModel: switched } = await api.query<{ activateModel: ModelSwitch }>(
+      ACTIVATE_MODEL,
+      { model, force },
+    );
+    revalidateAll();
+    return { ok: true, data: switched };
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+export async function retireModel(model: string): Promise<ActionResult<EmbeddingModel>> {
+  try {
+    const api = await settingsWriter('retiring a model');
+    const { retireModel: retired } = await api.query<{ retireModel: EmbeddingModel }>(
+      RETIRE_MODEL,
+      { model },
+    );
+    revalidatePath('/models');
+    return { ok: true, data: retired };
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
