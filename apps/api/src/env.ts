@@ -77,7 +77,7 @@ export type ApiConfig = Omit<Parsed, 'MODELS' | 'MODEL'> & {
  * Parse the environment once, at boot. A bad value stops the process with the
  * variable's name; nothing else reads process.env.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+export function loadConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
   const present = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );

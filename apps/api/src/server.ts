@@ -24,7 +24,10 @@ export interface CreateServerOptions {
   core?: Core;
   /** An open database for the core built here (closed by its owner, not the server). */
   db?: Db;
-  /** Running embedders for the core built here, the default first (closed by their owner). */
+  /**
+   * Running embedders for the core built here, the default first (closed by their owner).
+   * Given, they are the models: config.MODELS and INFERENCE_DEVICE are not used.
+   */
   embedders?: Embedder[];
   logger?: Logger;
   limits?: Partial<QueryLimits>;

@@ -142,5 +142,6 @@ export function toModel(m: ModelInfo): EmbeddingModel {
     coverage: m.coverage,
     reindex: m.reindex,
     defaults: toDefaults(m.defaults),
+    defaultsMeasured: m.defaultsMeasured,
   };
 }

@@ -71,6 +71,12 @@ export class EmbeddingModel {
     description: "The manifest's recommended thresholds: what the model starts on after a switch.",
   })
   defaults!: ModelDefault[];
+
+  @Field(() => Boolean, {
+    description:
+      'False when the manifest has no measured thresholds and defaults are the fallback (no search cut; only near-identical images match).',
+  })
+  defaultsMeasured!: boolean;
 }
 
 @ObjectType({ description: 'The answer to activateModel.' })

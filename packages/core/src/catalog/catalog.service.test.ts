@@ -61,6 +61,35 @@ describe.each(testEngines())('adding images: one transaction for the rows ($name
     }
   });
 
+  it('concurrent creates of one new externalId: one wins, the others are CONFLICT and leave nothing', async () => {
+    const before = await snapshot();
+    const results = await Promise.allSettled(
+      [11, 12, 13].map(async (i) =>
+        t.core.catalog.addImage(
+          t.merchantId,
+          { externalId: 'CREATE-RACE', mode: 'create' },
+          await photo(i),
+        ),
+      ),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of results.filter((x) => x.status === 'rejected')) {
+      expect(r.reason).toMatchObject({ code: 'CONFLICT' });
+    }
+    const after = await snapshot();
+    expect(after).toEqual({
+      products: before.products + 1,
+      images: before.images + 1,
+      vectors: before.vectors + 1,
+    });
+    const { sha256Hex } = await import('@lookalike/inference');
+    const kept = await Promise.all(
+      [11, 12, 13].map(async (i) => t.core.store.has(sha256Hex(await photo(i)))),
+    );
+    expect(kept.filter(Boolean)).toHaveLength(1);
+  });
+
   it('attach needs the product, create refuses an existing one; neither leaves anything behind', async () => {
     const before = await snapshot();
     const bytes = await photo(50);

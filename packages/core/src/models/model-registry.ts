@@ -78,6 +78,12 @@ export class ModelRegistry {
     return embedder;
   }
 
+  /** Whether the model's manifest carries measured thresholds for both metrics. */
+  hasMeasuredDefaults(key: string): boolean {
+    const d = this.byKey.get(key)?.info.defaults;
+    return d?.cosine !== undefined && d.euclidean !== undefined;
+  }
+
   /** The model's recommended thresholds for `metric` (its manifest's, or a safe fallback). */
   defaults(key: string, metric: Metric): MetricThresholds {
     return this.byKey.get(key)?.info.defaults[metric] ?? UNMEASURED[metric];

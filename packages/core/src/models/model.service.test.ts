@@ -52,9 +52,9 @@ describe.each(testEngines())('model lifecycle ($name)', (engine) => {
 
   it('a fresh database serves the configured default; the other loaded model is AVAILABLE', async () => {
     const models = await t.core.models.list(t.merchantId);
-    expect(models.map((m) => [m.key, m.status, m.dims, m.loaded])).toEqual([
-      [FASHION, 'ACTIVE', 128, true],
-      [THUMB, 'AVAILABLE', 48, true],
+    expect(models.map((m) => [m.key, m.status, m.dims, m.loaded, m.defaultsMeasured])).toEqual([
+      [FASHION, 'ACTIVE', 128, true, true],
+      [THUMB, 'AVAILABLE', 48, true, false],
     ]);
     const images = models[0]?.coverage.total ?? 0;
     expect(images).toBeGreaterThan(PRODUCTS);
@@ -100,6 +100,14 @@ describe.each(testEngines())('model lifecycle ($name)', (engine) => {
 
   it('after the switch every result and score comes from the new model, on its own thresholds', async () => {
     await t.core.settings.update(t.merchantId, { topK: 7 });
+    // Before the switch, its settings say what it will start on.
+    expect(await t.core.settings.get(t.merchantId, THUMB)).toMatchObject({
+      model: THUMB,
+      metric: 'cosine',
+      topK: 7,
+      usingModelDefaults: true,
+      updatedAt: null,
+    });
     const switched = await t.core.models.activate(t.merchantId, THUMB);
     expect(switched).toMatchObject({ previous: FASHION, coverage: 1, forced: false });
     expect(switched.model.status).toBe('ACTIVE');

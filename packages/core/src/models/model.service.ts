@@ -46,6 +46,8 @@ export interface ModelInfo {
   reindex: ReindexProgress | null;
   /** The manifest's recommended thresholds (what the model starts on after a switch). */
   defaults: { cosine: MetricThresholds; euclidean: MetricThresholds };
+  /** False when the manifest has none and `defaults` are the safe fallback (no cut). */
+  defaultsMeasured: boolean;
 }
 
 export interface ModelSwitch {
@@ -148,6 +150,7 @@ export class ModelService {
         cosine: this.registry.defaults(key, 'cosine'),
         euclidean: this.registry.defaults(key, 'euclidean'),
       },
+      defaultsMeasured: this.registry.hasMeasuredDefaults(key),
     };
   }
 

@@ -88,16 +88,30 @@ export class SettingsService {
   async resolveFor(merchantId: string, model: string, metric?: Metric): Promise<EffectiveSettings> {
     const serving = await this.serving.get(merchantId);
     if (model === serving.modelId) return this.resolve(merchantId, metric);
-    const stored = await this.db.settings.get(merchantId, model);
+    const stored = await this.stored(merchantId, model);
     const record = await this.db.models.require(model);
     return { ...this.effective(model, stored, metric ?? stored.metric), dims: record.dims };
+  }
+
+  /**
+   * A model's stored settings; for a model the merchant never saved any for, what it starts on
+   * when switched to: the serving model's metric and page size, its own default thresholds
+   * (what activateModel writes).
+   */
+  private async stored(merchantId: string, model: string): Promise<SearchSettingsRecord> {
+    const [serving, stored] = await Promise.all([
+      this.serving.get(merchantId),
+      this.db.settings.get(merchantId, model),
+    ]);
+    if (stored.updatedAt !== null || model === serving.modelId || !serving.settings) return stored;
+    return { ...stored, metric: serving.settings.metric, topK: serving.settings.topK };
   }
 
   /** The settings of one model (default: the serving one). */
   async get(merchantId: string, model?: string): Promise<SearchSettings> {
     const key = model ?? (await this.serving.get(merchantId)).modelId;
     await this.db.models.require(key);
-    return this.present(key, await this.db.settings.get(merchantId, key));
+    return this.present(key, await this.stored(merchantId, key));
   }
 
   private present(model: string, stored: SearchSettingsRecord): SearchSettings {
