@@ -27,6 +27,7 @@ import { MerchantRepository } from './repositories/merchant.repository.js';
 import { ProductRepository } from './repositories/product.repository.js';
 import { SettingsRepository } from './repositories/settings.repository.js';
 import { countRoundTrips } from './round-trips.js';
+import { TableStats } from './table-stats.js';
 
 /** Keep PGlite's data in memory (tests); nothing is written to disk and no lock is taken. */
 export const IN_MEMORY = 'memory://';
@@ -97,10 +98,12 @@ interface Engine {
 
 /**
  * What every connection starts with, so that a default nearest-neighbour query is a single
- * statement (no SET LOCAL in a transaction around it): the ef_search the repository chose,
- * iterative index scans so a filtered query still returns k rows, and no JIT (a k-NN query
- * runs in about a millisecond; JIT compilation of one costs 100+ ms, seen with EXPLAIN ANALYZE
- * on native Postgres 15). `hnsw.*` are accepted before pgvector loads and apply once it does.
+ * statement (no SET LOCAL in a transaction around it):
+ * - the ef_search the repository chose (HNSW_EF_SEARCH), and iterative index scans so a
+ *   filtered query still returns k rows; `hnsw.*` are accepted before pgvector loads and apply
+ *   once it does;
+ * - no JIT: a k-NN query runs in about a millisecond; JIT compilation of one costs 100+ ms (seen
+ *   with EXPLAIN ANALYZE on native Postgres 15).
  */
 const SESSION_SETTINGS: readonly [string, string][] = [
   ['hnsw.ef_search', String(HNSW_EF_SEARCH)],
@@ -158,6 +161,7 @@ async function openPglite(dataDir: string): Promise<Engine> {
 function repositories(
   client: DbClient,
   modelCache: Map<string, EmbeddingModelRecord>,
+  stats: TableStats,
 ): Repositories {
   const models = new EmbeddingModelRepository(client, modelCache);
   return {
@@ -167,7 +171,9 @@ function repositories(
     images: new ImageRepository(client),
     models,
     merchantModels: new MerchantModelRepository(client),
-    embeddings: new EmbeddingRepository(client, models),
+    embeddings: new EmbeddingRepository(client, models, (n) => {
+      stats.note(n);
+    }),
     settings: new SettingsRepository(client),
   };
 }
@@ -185,17 +191,22 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   const prisma = new PrismaClient({ adapter: factory });
   const { sql } = engine;
   const modelCache = new Map<string, EmbeddingModelRecord>();
+  const stats = new TableStats(prisma, log);
   const db: Db = {
     engine: engine.engine,
     prisma,
     sql,
-    ...repositories(prisma, modelCache),
+    ...repositories(prisma, modelCache, stats),
     transaction: (fn, { timeoutMs = 10_000 } = {}) =>
-      prisma.$transaction((tx) => fn(repositories(tx, modelCache)), {
+      prisma.$transaction((tx) => fn(repositories(tx, modelCache, stats)), {
         timeout: timeoutMs,
         maxWait: timeoutMs,
       }),
-    migrate: () => migrate(sql, { log }),
+    async migrate() {
+      const result = await migrate(sql, { log });
+      await stats.refresh();
+      return result;
+    },
     migrationStatus: () => migrationStatus(sql),
     async ping() {
       await prisma.$queryRaw`SELECT 1`;
@@ -211,6 +222,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
       }),
     roundTrips: () => counter.count,
     async close() {
+      await stats.close();
       await prisma.$disconnect();
       await engine.close();
     },

@@ -184,9 +184,14 @@ function toProductHit(merchantId: string, metric: Metric, r: ProductHitRow): Nea
  * built in queries/embedding.queries.ts.
  */
 export class EmbeddingRepository {
+  /**
+   * @param onWrite told how many vectors each write added, replaced or deleted (the planner's
+   *   statistics are refreshed from it: see TableStats).
+   */
   constructor(
     private readonly prisma: DbClient,
     private readonly models: EmbeddingModelRepository,
+    private readonly onWrite: (rows: number) => void = () => undefined,
   ) {}
 
   /** Store (or replace) the vector of one image for one model. */
@@ -214,7 +219,9 @@ export class EmbeddingRepository {
       if (isUuid(item.imageId)) rows.push({ imageId: item.imageId, vector });
     }
     if (rows.length === 0) return 0;
-    return this.prisma.$executeRaw(upsertEmbeddingsSql(merchantId, modelId, rows));
+    const written = await this.prisma.$executeRaw(upsertEmbeddingsSql(merchantId, modelId, rows));
+    this.onWrite(written);
+    return written;
   }
 
   /** The stored vector, or null. */
@@ -311,6 +318,7 @@ export class EmbeddingRepository {
     const { count } = await this.prisma.imageEmbedding.deleteMany({
       where: { merchantId, modelId },
     });
+    this.onWrite(count);
     return count;
   }
 
