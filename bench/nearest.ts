@@ -127,6 +127,8 @@ for (const engine of testEngines(baseUrl)) {
           { strategy: 'index', efSearch },
         );
       }
+      // What a search runs: one statement on the connection's settings, the planner's plan.
+      await measure('auto (the search default)', { strategy: 'auto' });
       await measure('exact scan', { strategy: 'exact' });
       await measure(
         'filter 1%, auto',
@@ -148,7 +150,9 @@ const md = `## Nearest neighbours (pgvector HNSW) — \`npm run bench:nearest\`
 
 ${machineLine()}. ${N} clustered ${DIMS}-d vectors (50 clusters), ${QUERIES} held-out queries,
 k = ${K}, recall against brute force in TypeScript; latency is one query at a time through
-\`EmbeddingRepository.nearest\` (Prisma, one transaction with the session settings).
+\`EmbeddingRepository.nearest\` (Prisma). "auto" is what a search runs: one statement on the
+connection's defaults (ef_search ${HNSW_EF_SEARCH}, iterative scans), the plan the planner picks
+with fresh statistics; the other strategies set theirs first, in a transaction (four statements).
 
 ${markdownTable(['engine', 'rows', 'bulk load', 'HNSW build (cosine + L2)'], loadRows)}
 

@@ -160,6 +160,7 @@ async function openPglite(dataDir: string): Promise<Engine> {
 
 function repositories(
   client: DbClient,
+  engine: Db['engine'],
   modelCache: Map<string, EmbeddingModelRecord>,
   stats: TableStats,
 ): Repositories {
@@ -168,7 +169,7 @@ function repositories(
     merchants: new MerchantRepository(client),
     apiKeys: new ApiKeyRepository(client),
     products: new ProductRepository(client),
-    images: new ImageRepository(client),
+    images: new ImageRepository(client, engine),
     models,
     merchantModels: new MerchantModelRepository(client),
     embeddings: new EmbeddingRepository(client, models, (n) => {
@@ -196,9 +197,9 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
     engine: engine.engine,
     prisma,
     sql,
-    ...repositories(prisma, modelCache, stats),
+    ...repositories(prisma, engine.engine, modelCache, stats),
     transaction: (fn, { timeoutMs = 10_000 } = {}) =>
-      prisma.$transaction((tx) => fn(repositories(tx, modelCache, stats)), {
+      prisma.$transaction((tx) => fn(repositories(tx, engine.engine, modelCache, stats)), {
         timeout: timeoutMs,
         maxWait: timeoutMs,
       }),

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { THUMBNAIL_WIDTHS, type Core } from '@lookalike/core';
 import { sniffImageType } from '@lookalike/inference';
@@ -46,6 +47,8 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
       log.error(`[api] ${message}`, error);
     }),
     plugins: [
+      // No cache hints are used: computing them for every field of every response is waste.
+      ApolloServerPluginCacheControlDisabled(),
       complexityLimit(schema, limits.maxComplexity),
       ApolloServerPluginDrainHttpServer({ httpServer }),
     ],
