@@ -55,7 +55,7 @@ export function parseEnv(env: Record<string, string | undefined>, cwd = process.
 let cached: AdminEnv | undefined;
 
 /**
- * The environment, parsed once on first use (STYLE.md §4). Lazily, not at import: `next build`
+ * The environment, parsed once on first use (docs/architecture.md). Lazily, not at import: `next build`
  * imports every route without the runtime environment.
  */
 export function env(): AdminEnv {
