@@ -11,6 +11,13 @@
  * plus preprocessing alone for a 1200x1200 JPEG. Bare and embedder runs alternate in rounds and
  * the median round is reported, so load from other processes hits both alike.
  *
+ * And the bundled product-detector, the same way: bare session runs at batch 1 and 32,
+ * detector.detectTensor() (adds the queue, worker thread and decoding the boxes) and
+ * detector.detect(jpeg bytes) (adds decoding the image and the letterbox) from 1 caller (batches
+ * of one) and 32 (batches fill up), in images/s and ms per image.
+ *
+ * `--only=detector` (or `--only=embedder`) runs one half and writes no report (a quick look).
+ *
  * The ResNet-50 ONNX file (~95 MB) is generated on first use into .data/bench-models/ (git
  * ignores .data/) by tools/model/export_resnet50.py with Debian's /usr/bin/python3.
  */
@@ -21,12 +28,15 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import {
+  createDetector,
   createEmbedder,
+  loadDetectorManifest,
   loadManifest,
+  preprocessDetectorImage,
   preprocessImage,
   readModelFile,
   type Embedder,
-  type LoadedManifest,
+  type ModelFileRef,
 } from '@lookalike/inference';
 import { machineLine, markdownTable, writeSection } from './lib/report.js';
 
@@ -37,6 +47,10 @@ const MAX_BATCH = 32;
 // `--smoke`: a few images and one round, no report; to check the script itself.
 const SMOKE = process.argv.includes('--smoke');
 const ROUNDS = SMOKE ? 1 : 3;
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+if (ONLY !== undefined && ONLY !== 'detector' && ONLY !== 'embedder') {
+  throw new Error(`--only must be "detector" or "embedder", got "${ONLY}"`);
+}
 
 function ensureResnet50(): string {
   if (!existsSync(path.join(RESNET50_DIR, 'model.json'))) {
@@ -64,8 +78,11 @@ function median<T>(runs: T[], key: (r: T) => number): T {
   return [...runs].sort((a, b) => key(a) - key(b))[Math.floor(runs.length / 2)]!;
 }
 
-/** The limit: batches of MAX_BATCH pre-made tensors through one session, back to back. */
-async function bare(manifest: LoadedManifest, images: number): Promise<Run> {
+/** What a bare session run needs of a manifest (an embedder's or a detector's). */
+type BareModel = ModelFileRef & { input: { name: string; size: number; channels: number } };
+
+/** The limit: batches of `maxBatch` pre-made tensors through one session, back to back. */
+async function bare(manifest: BareModel, images: number, maxBatch = MAX_BATCH): Promise<Run> {
   const session = await ort.InferenceSession.create(await readModelFile(manifest), {
     intraOpNumThreads: THREADS,
     interOpNumThreads: 1,
@@ -74,20 +91,21 @@ async function bare(manifest: LoadedManifest, images: number): Promise<Run> {
     executionProviders: ['cpu'],
   });
   const { size, channels } = manifest.input;
-  const batch = Math.min(MAX_BATCH, images);
+  const batch = Math.min(maxBatch, images);
   const input = new ort.Tensor(
     'float32',
     new Float32Array(batch * channels * size * size).fill(0.1),
     [batch, channels, size, size],
   );
-  const name = session.outputNames[0]!;
-  await session.run({ [manifest.input.name]: input }); // warm-up
+  const dispose = (out: ort.InferenceSession.OnnxValueMapType) => {
+    for (const v of Object.values(out)) v.dispose();
+  };
+  dispose(await session.run({ [manifest.input.name]: input })); // warm-up
   const latencies: number[] = [];
   const start = performance.now();
   for (let done = 0; done < images; done += batch) {
     const t = performance.now();
-    const out = await session.run({ [manifest.input.name]: input });
-    out[name]?.dispose();
+    dispose(await session.run({ [manifest.input.name]: input }));
     latencies.push(performance.now() - t);
   }
   const seconds = (performance.now() - start) / 1000;
@@ -215,8 +233,77 @@ async function benchModel(
   return { rows, summary, meanBatch: stats.images / stats.batches };
 }
 
-async function preprocessing(jpeg: Buffer) {
+/** The detector at c = 1 (batches of one) and c = 32 (batches fill up to MAX_BATCH): bare
+ * session runs at the same batch size, detectTensor() on a pre-made tensor, detect() of a JPEG. */
+async function benchDetector(images: Record<number, number>, jpeg: Buffer) {
+  const manifest = await loadDetectorManifest('product-detector');
+  const tensor = (await preprocessDetectorImage(jpeg, manifest.input)).tensor;
+  const detector = await createDetector({
+    model: manifest,
+    device: 'cpu',
+    maxBatch: MAX_BATCH,
+    threads: THREADS,
+  });
   const rows: (string | number)[][] = [];
+  const perImage = (r: Run) => 1000 / r.imagesPerSecond;
+  for (const c of [1, 32]) {
+    const n = images[c]!;
+    const batch = c === 1 ? 1 : MAX_BATCH;
+    const rounds: { bare: Run; tensor: Run; e2e: Run }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const b = await bare(manifest, n, batch);
+      const t = await load(c, n, () => detector.detectTensor(tensor));
+      const e = await load(c, n, () => detector.detect(jpeg));
+      rounds.push({ bare: b, tensor: t, e2e: e });
+      console.log(
+        `${manifest.id} c=${c} round ${r + 1}: bare (batch ${batch}) ${fmt(b.imagesPerSecond)}/s, detectTensor ${fmt(t.imagesPerSecond)}/s (${fmt(perImage(t), 2)} ms/image), detect ${fmt(e.imagesPerSecond)}/s (${fmt(perImage(e), 2)} ms/image)`,
+      );
+    }
+    const pick = (k: 'bare' | 'tensor' | 'e2e') =>
+      median(
+        rounds.map((r) => r[k]),
+        (x) => x.imagesPerSecond,
+      );
+    const [b, t, e] = [pick('bare'), pick('tensor'), pick('e2e')];
+    rows.push([
+      manifest.id,
+      c,
+      batch,
+      `${fmt(b.imagesPerSecond)} (${fmt(perImage(b), 2)} ms)`,
+      fmt(t.imagesPerSecond),
+      fmt(perImage(t), 2),
+      `${fmt(t.p50)} / ${fmt(t.p95)}`,
+      fmt(e.imagesPerSecond),
+      fmt(perImage(e), 2),
+      `${fmt(e.p50)} / ${fmt(e.p95)}`,
+    ]);
+  }
+  const stats = detector.stats();
+  await detector.close();
+  return { rows, meanBatch: stats.images / stats.batches };
+}
+
+async function preprocessing(jpeg: Buffer, embedders: boolean, detector: boolean) {
+  const rows: (string | number)[][] = [];
+  if (detector) {
+    const manifest = await loadDetectorManifest('product-detector');
+    for (const c of [1, 4]) {
+      const run = await load(c, SMOKE ? 8 : 200, () =>
+        preprocessDetectorImage(jpeg, manifest.input),
+      );
+      rows.push([
+        manifest.id,
+        `${manifest.input.fit} ${manifest.input.size}px`,
+        c,
+        fmt(run.imagesPerSecond),
+        `${fmt(run.p50)} / ${fmt(run.p95)}`,
+      ]);
+      console.log(
+        `preprocess 1200x1200 JPEG for ${manifest.id}, c=${c}: ${fmt(run.imagesPerSecond)}/s`,
+      );
+    }
+  }
+  if (!embedders) return rows;
   for (const location of ['fashion-resnet', ensureResnet50()]) {
     const manifest = await loadManifest(location);
     for (const c of [1, 4]) {
@@ -236,7 +323,8 @@ async function preprocessing(jpeg: Buffer) {
   return rows;
 }
 
-const resnet50 = ensureResnet50();
+const runEmbedders = ONLY !== 'detector';
+const runDetector = ONLY !== 'embedder';
 const jpeg1200 = await productJpeg(1200);
 const jpeg640 = await productJpeg(640);
 const scale = (counts: Record<number, number>) =>
@@ -245,19 +333,79 @@ const scale = (counts: Record<number, number>) =>
         Object.entries(counts).map(([c, n]) => [c, Math.max(Number(c), Math.ceil(n / 20))]),
       )
     : counts;
-const fashion = await benchModel(
-  'fashion-resnet',
-  'fashion-resnet',
-  scale({ 1: 1000, 8: 3000, 32: 4000 }),
-  jpeg640,
-);
-const big = await benchModel(
-  'resnet50 (random weights)',
-  resnet50,
-  scale({ 1: 24, 8: 64, 32: 96 }),
-  jpeg640,
-);
-const pre = await preprocessing(jpeg1200);
+let fashion: Awaited<ReturnType<typeof benchModel>> | null = null;
+let big: Awaited<ReturnType<typeof benchModel>> | null = null;
+if (runEmbedders) {
+  const resnet50 = ensureResnet50();
+  fashion = await benchModel(
+    'fashion-resnet',
+    'fashion-resnet',
+    scale({ 1: 1000, 8: 3000, 32: 4000 }),
+    jpeg640,
+  );
+  big = await benchModel(
+    'resnet50 (random weights)',
+    resnet50,
+    scale({ 1: 24, 8: 64, 32: 96 }),
+    jpeg640,
+  );
+}
+const detection = runDetector ? await benchDetector(scale({ 1: 1000, 32: 4000 }), jpeg640) : null;
+const pre = await preprocessing(jpeg1200, runEmbedders, runDetector);
+
+const embedding =
+  fashion && big
+    ? [
+        markdownTable(
+          [
+            'model',
+            'c',
+            'bare img/s',
+            'pipeline img/s',
+            'pipeline p50 / p95 ms',
+            'pipeline / bare',
+            '2 workers img/s',
+            'end-to-end img/s',
+            'end-to-end p50 / p95 ms',
+          ],
+          [...fashion.rows, ...big.rows],
+        ),
+        '',
+        `Mean micro-batch size over the fashion-resnet runs: ${fashion.meanBatch.toFixed(1)}; ResNet-50: ${big.meanBatch.toFixed(1)}.`,
+        '',
+      ]
+    : [];
+const detecting = detection
+  ? [
+      '### Detection (product-detector, 128x128 letterbox, CenterNet heads)',
+      '',
+      '- **bare**: `InferenceSession.run` in a loop on pre-made batches of the size shown (1 for *c* = 1, ' +
+        MAX_BATCH +
+        ' for *c* = 32).',
+      '- **detectTensor**: `detector.detectTensor()` from *c* callers on a pre-made tensor: queue, micro-batching, worker thread, decoding peaks into boxes with NMS.',
+      '- **detect**: `detector.detect(bytes)` of the 640x640 JPEG: adds sniffing, decoding and the letterbox.',
+      '- ms/image = 1000 / images/s (throughput); p50 / p95 are per call.',
+      '',
+      markdownTable(
+        [
+          'model',
+          'c',
+          'batch',
+          'bare img/s (ms/image)',
+          'detectTensor img/s',
+          'detectTensor ms/image',
+          'detectTensor p50 / p95 ms',
+          'detect img/s',
+          'detect ms/image',
+          'detect p50 / p95 ms',
+        ],
+        detection.rows,
+      ),
+      '',
+      `Mean micro-batch size over the detector runs: ${detection.meanBatch.toFixed(1)}.`,
+      '',
+    ]
+  : [];
 
 const md = [
   '## Embedding (`npm run bench:embed`)',
@@ -272,30 +420,18 @@ const md = [
   '- **end-to-end**: `embedder.embed(bytes)` of a 640x640 JPEG product shot: adds sniffing, decoding and preprocessing.',
   '- Latencies are per call, in ms (p50 / p95); images/s are whole-run throughput.',
   '',
-  markdownTable(
-    [
-      'model',
-      'c',
-      'bare img/s',
-      'pipeline img/s',
-      'pipeline p50 / p95 ms',
-      'pipeline / bare',
-      '2 workers img/s',
-      'end-to-end img/s',
-      'end-to-end p50 / p95 ms',
-    ],
-    [...fashion.rows, ...big.rows],
-  ),
-  '',
-  `Mean micro-batch size over the fashion-resnet runs: ${fashion.meanBatch.toFixed(1)}; ResNet-50: ${big.meanBatch.toFixed(1)}.`,
-  '',
+  ...embedding,
+  ...detecting,
   '### Preprocessing a 1200x1200 JPEG (decode, orientation, resize, model-specific steps)',
   '',
   markdownTable(['model', 'pipeline', 'concurrency', 'images/s', 'p50 / p95 ms'], pre),
 ].join('\n');
-if (SMOKE) console.log(md);
+const partial = SMOKE || ONLY !== undefined;
+if (partial) console.log(md);
 else await writeSection('embed', md);
-console.log(
-  `\nembedder / bare at concurrency 32: fashion-resnet ${(100 * fashion.summary[32]!).toFixed(0)}%, resnet50 ${(100 * big.summary[32]!).toFixed(0)}%`,
-);
-if (!SMOKE) console.log('wrote docs/benchmarks.md (section embed)');
+if (fashion && big) {
+  console.log(
+    `\nembedder / bare at concurrency 32: fashion-resnet ${(100 * fashion.summary[32]!).toFixed(0)}%, resnet50 ${(100 * big.summary[32]!).toFixed(0)}%`,
+  );
+}
+if (!partial) console.log('wrote docs/benchmarks.md (section embed)');

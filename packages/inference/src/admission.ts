@@ -14,6 +14,10 @@ export interface AdmissionOptions {
   queued: () => number;
   /** No worker is running and none is being started. */
   noWorker: () => boolean;
+  /** What the handle is called in messages (default 'embedder'). */
+  noun?: string;
+  /** What a closed handle answers (default EmbedderClosedError). */
+  closedError?: new (message: string) => Error;
 }
 
 /**
@@ -42,8 +46,8 @@ export class Admission {
 
   /** Admit one request (counted in `waiting` until handOff() or drop()), or say why not. */
   admit(): Error | null {
-    const { key, maxQueue } = this.options;
-    if (this.closed) return new EmbedderClosedError(`model ${key}: the embedder is closed`);
+    const { key, maxQueue, noun = 'embedder', closedError = EmbedderClosedError } = this.options;
+    if (this.closed) return new closedError(`model ${key}: the ${noun} is closed`);
     if (this.options.noWorker()) return noWorkerError(key);
     const waiting = this.waiting;
     if (waiting >= maxQueue) {
@@ -59,10 +63,10 @@ export class Admission {
    * must not be queued, if so (the caller then rejects it with that error). */
   handOff(): Error | null {
     this.leave();
-    const { key } = this.options;
+    const { key, noun = 'embedder', closedError = EmbedderClosedError } = this.options;
     if (this.closed && !this.draining) {
       // close({ drain: false }) happened while this image was being decoded.
-      return new EmbedderClosedError(`model ${key}: the embedder was closed before this image ran`);
+      return new closedError(`model ${key}: the ${noun} was closed before this image ran`);
     }
     // The last worker died while this image was being decoded.
     if (this.options.noWorker()) return noWorkerError(key);

@@ -1,9 +1,6 @@
-import { availableParallelism } from 'node:os';
-import { Admission, noWorkerError } from './admission.js';
-import { Batcher } from './batcher.js';
-import { startOnDevice, type Device, type ExecutionProvider } from './device.js';
+import { type Device, type ExecutionProvider } from './device.js';
 import { batchWindow, embedBatch as embedEach, type EmbedBatchItem } from './embed-batch.js';
-import { EmbedderClosedError, InferenceError, ModelError } from './errors.js';
+import { EmbedderClosedError, ModelError } from './errors.js';
 import {
   loadManifest,
   readModelFile,
@@ -12,14 +9,12 @@ import {
 } from './manifest.js';
 import { stripClassifier } from './onnx-graph.js';
 import {
-  DEFAULT_LIMITS,
   preprocessImage,
   type EmbedOptions,
   type ImageInfo,
   type ImageLimits,
 } from './preprocess.js';
-import { SessionWorker, type WorkerConfig } from './session-worker-client.js';
-import { startWorkers, WorkerPool } from './worker-pool.js';
+import { resolveUserOptions, startRuntime } from './runtime.js';
 
 export type { Device } from './device.js';
 export type { EmbedBatchItem } from './embed-batch.js';
@@ -107,13 +102,6 @@ export interface Embedder {
   close(options?: { drain?: boolean }): Promise<void>;
 }
 
-function positiveInt(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1)
-    throw new RangeError(`createEmbedder: ${name} must be a positive integer, got ${v}`);
-  return v;
-}
-
 /**
  * Load a model and start its worker pool. Resolves once every session is created and has
  * run a warm-up batch whose output dims match the manifest.
@@ -122,16 +110,8 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
   const manifest =
     typeof options.model === 'string' ? await loadManifest(options.model) : options.model;
   const key = manifest.key;
-  const device = options.device ?? 'auto';
-  const workers = positiveInt('workers', options.workers, 1);
-  const threads = positiveInt('threads', options.threads, availableParallelism());
-  const maxBatch = positiveInt('maxBatch', options.maxBatch, 32);
-  const maxQueue = positiveInt('maxQueue', options.maxQueue, 512);
-  const maxDelayMs = options.maxDelayMs ?? 0;
-  if (!(maxDelayMs >= 0))
-    throw new RangeError(`createEmbedder: maxDelayMs must be >= 0, got ${maxDelayMs}`);
-  const limits: ImageLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const logger = options.logger ?? console;
+  const resolved = resolveUserOptions('createEmbedder', options);
+  const { maxBatch, maxDelayMs, maxQueue, limits } = resolved;
 
   let bytes = await readModelFile(manifest);
   if (manifest.output.stripClassifier) {
@@ -141,109 +121,38 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
       throw new ModelError(cause instanceof Error ? cause.message : String(cause), { cause });
     }
   }
-  // One copy of the weights shared by every worker.
-  const shared = new SharedArrayBuffer(bytes.byteLength);
-  new Uint8Array(shared).set(bytes);
   const { size, channels } = manifest.input;
-  const base: Omit<WorkerConfig, 'device' | 'threads'> = {
-    model: shared,
+  const dims = manifest.output.dims;
+  const runtime = await startRuntime({
+    ...resolved,
     key,
+    noun: 'embedder',
+    closedError: EmbedderClosedError,
+    model: bytes,
     inputName: manifest.input.name,
-    outputName: manifest.output.name,
+    outputNames: [manifest.output.name],
     shape: [channels, size, size],
     normalize: manifest.output.normalize,
-    cudaDeviceId: options.cudaDeviceId ?? 0,
-  };
-  const threadsPerWorker = Math.max(1, Math.floor(threads / workers));
-
-  const startWorker = async (dev: ExecutionProvider) => {
-    const { worker, dims } = await SessionWorker.start({
-      ...base,
-      device: dev,
-      threads: threadsPerWorker,
-    });
-    if (dims !== manifest.output.dims) {
-      await worker.close();
-      throw new ModelError(
-        `model ${key}: output "${manifest.output.name}" has ${dims} dims, the manifest says ${manifest.output.dims}`,
-      );
-    }
-    return worker;
-  };
-  const initError = (err: unknown) =>
-    err instanceof InferenceError
-      ? err
-      : new ModelError(
-          `model ${key}: cannot start an ONNX Runtime session: ${err instanceof Error ? err.message : String(err)}`,
-          { cause: err },
+    checkShapes: ([shape = []]) => {
+      const name = manifest.output.name;
+      if (shape.length !== 1) {
+        throw new ModelError(
+          `model ${key}: output "${name}" has shape [n, ${shape.join(', ')}], the manifest says [n, ${dims}]`,
         );
-
-  let provider: ExecutionProvider;
-  let started: SessionWorker[];
-  try {
-    const first = await startOnDevice(device, startWorker, { key, logger });
-    provider = first.provider;
-    started = await startWorkers(workers, () => startWorker(first.provider), [first.started]);
-  } catch (err) {
-    throw initError(err);
-  }
-
-  const tensorSize = channels * size * size;
-  const dims = manifest.output.dims;
-  // The pool tells the batcher when a worker is free, and the batcher asks the pool for one.
-  const pool = new WorkerPool(started, {
-    start: () => startWorker(provider),
-    onIdle: () => {
-      batcher.schedule();
-    },
-    onNoWorker: () => {
-      batcher.failQueued(() => noWorkerError(key));
-    },
-    onRestartFailed: (err) => {
-      logger.warn(
-        `@lookalike/inference: model ${key}: cannot restart a crashed worker: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      }
+      if (shape[0] !== dims) {
+        throw new ModelError(
+          `model ${key}: output "${name}" has ${shape[0]} dims, the manifest says ${dims}`,
+        );
+      }
     },
   });
-  const batcher = new Batcher({
-    runners: pool,
-    maxBatch,
-    maxDelayMs,
-    inputSize: tensorSize,
-    outputSize: dims,
-  });
-  const admission = new Admission({
-    key,
-    maxQueue,
-    queued: () => batcher.queued,
-    noWorker: () => pool.noWorker,
-  });
+  const tensorSize = runtime.tensorSize;
 
-  /** Queue an admitted request, unless it must be refused now. */
-  const enqueue = (tensor: Float32Array): Promise<Float32Array> => {
-    const refused = admission.handOff();
-    return refused ? Promise.reject(refused) : batcher.enqueue(tensor);
-  };
-
-  const embedAdmitted = async (
-    bytes: Uint8Array,
-    opts: EmbedOptions | undefined,
-  ): Promise<EmbedResult> => {
-    let pre;
-    try {
-      pre = await preprocessImage(bytes, manifest.input, opts, limits, `model ${key}`);
-    } catch (err) {
-      admission.drop();
-      throw err;
-    }
-    const vector = await enqueue(pre.tensor);
-    return { vector, image: pre.image };
-  };
-
-  const embed = (bytes: Uint8Array, opts?: EmbedOptions): Promise<EmbedResult> => {
-    const refused = admission.admit();
-    return refused ? Promise.reject(refused) : embedAdmitted(bytes, opts);
-  };
+  const embed = (bytes: Uint8Array, opts?: EmbedOptions): Promise<EmbedResult> =>
+    runtime
+      .submit(() => preprocessImage(bytes, manifest.input, opts, limits, `model ${key}`))
+      .then(({ prepared, output }) => ({ vector: output, image: prepared.image }));
 
   const embedTensor = (tensor: Float32Array): Promise<Float32Array> => {
     if (tensor.length !== tensorSize) {
@@ -253,37 +162,14 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
         ),
       );
     }
-    const refused = admission.admit();
-    return refused ? Promise.reject(refused) : enqueue(tensor);
+    return runtime.submitTensor(tensor);
   };
 
-  const window = batchWindow({ maxBatch, maxQueue, workers: pool.size });
+  const window = batchWindow({ maxBatch, maxQueue, workers: runtime.workers });
   const embedBatch = (items: readonly EmbedBatchItem[]): Promise<EmbedBatchResult[]> =>
     embedEach(items, embed, { window, busyRetryMs: maxDelayMs + 1 });
 
-  let closing: Promise<void> | null = null;
-  const close = ({ drain = true }: { drain?: boolean } = {}): Promise<void> => {
-    closing ??= shutdown(drain);
-    return closing;
-  };
-  const shutdown = async (drain: boolean): Promise<void> => {
-    admission.close(drain);
-    pool.stopRestarting();
-    if (!drain) {
-      batcher.failQueued(
-        () =>
-          new EmbedderClosedError(`model ${key}: the embedder was closed before this request ran`),
-      );
-    }
-    // Partial batches go at once from now on.
-    batcher.close();
-    // Requests still being decoded or queued (drain) and batches on the workers finish first.
-    // Once nothing is being decoded nothing more can be queued, so the two waits in turn are
-    // one wait for both.
-    await admission.drained();
-    await batcher.settled();
-    await pool.close();
-  };
+  const close = ({ drain = true }: { drain?: boolean } = {}): Promise<void> => runtime.close(drain);
 
   const info: EmbedderInfo = {
     id: manifest.id,
@@ -291,9 +177,9 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     key,
     dims,
     normalized: manifest.output.normalize,
-    executionProvider: provider,
-    workers: pool.size,
-    threadsPerWorker,
+    executionProvider: runtime.provider,
+    workers: runtime.workers,
+    threadsPerWorker: runtime.threadsPerWorker,
     maxBatch,
     maxDelayMs,
     maxQueue,
@@ -301,10 +187,6 @@ export async function createEmbedder(options: EmbedderOptions): Promise<Embedder
     defaults: manifest.defaults ?? {},
     limits,
   };
-  const stats = (): EmbedderStats => ({
-    ...batcher.counts(),
-    waiting: admission.waiting,
-    running: batcher.running,
-  });
+  const stats = (): EmbedderStats => runtime.stats();
   return { info, embed, embedBatch, embedTensor, stats, close };
 }

@@ -70,6 +70,10 @@ export class EmbedderClosedError extends InferenceError {
   }
 }
 
+/** The detector was closed before (or while) the request ran. An EmbedderClosedError too, so
+ * that callers mapping "closed" for the embedder map it for the detector alike. */
+export class DetectorClosedError extends EmbedderClosedError {}
+
 /** A manifest or model file is invalid: bad JSON, hash mismatch, wrong output dims, ... */
 export class ModelError extends InferenceError {
   constructor(message: string, options?: ErrorOptions) {

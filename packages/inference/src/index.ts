@@ -11,8 +11,26 @@ export {
   type EmbedResult,
 } from './embedder.js';
 export {
+  decodeDetections,
+  type DecodeParams,
+  type DetectedObject,
+  type DetectorOutputs,
+} from './detect-decode.js';
+export { preprocessDetectorImage, type DetectorPreprocessed } from './detect-preprocess.js';
+export {
+  createDetector,
+  type DetectOptions,
+  type DetectResult,
+  type Detector,
+  type DetectorInfo,
+  type DetectorOptions,
+  type DetectorStats,
+  type DetectTensorResult,
+} from './detector.js';
+export {
   BusyError,
   CorruptImageError,
+  DetectorClosedError,
   DeviceUnavailableError,
   EmbedderClosedError,
   ImageTooLargeError,
@@ -23,14 +41,22 @@ export {
 } from './errors.js';
 export {
   bundledModelPath,
+  loadDetectorManifest,
   loadManifest,
   modelsDir,
+  parseDetectorManifest,
   parseManifest,
   readModelFile,
   sha256Hex,
+  type DecodeDefaults,
+  type DetectorInputSpec,
+  type DetectorManifest,
+  type DetectorOutputSpec,
   type InputSpec,
+  type LoadedDetectorManifest,
   type LoadedManifest,
   type MetricThresholds,
+  type ModelFileRef,
   type ModelManifest,
   type OutputSpec,
 } from './manifest.js';
@@ -40,6 +66,7 @@ export {
   preprocessImage,
   type EmbedOptions,
   type ImageInfo,
+  type Crop,
   type ImageLimits,
   type Preprocessed,
   type Region,

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from './errors.js';
-import { bundledModelPath, loadManifest, parseManifest } from './manifest.js';
+import {
+  bundledModelPath,
+  loadDetectorManifest,
+  loadManifest,
+  parseDetectorManifest,
+  parseManifest,
+} from './manifest.js';
 
 describe('loadManifest', () => {
   it('finds bundled models by id and by directory', async () => {
@@ -71,6 +77,12 @@ describe('parseManifest', () => {
     expect(parseManifest(valid, 'test').output.dims).toBe(128);
   });
 
+  it('accepts kind "embedder" as the same as no kind', () => {
+    expect(parseManifest({ ...valid, kind: 'embedder' }, 'test')).toEqual(
+      parseManifest(valid, 'test'),
+    );
+  });
+
   it.each([
     ['a bad hash', { sha256: 'xyz' }, /model m-v2: "sha256"/],
     [
@@ -87,5 +99,103 @@ describe('parseManifest', () => {
   ])('rejects %s, naming the model', (_name, patch, message) => {
     expect(() => parseManifest({ ...valid, ...patch }, 'test')).toThrow(ModelError);
     expect(() => parseManifest({ ...valid, ...patch }, 'test')).toThrow(message);
+  });
+});
+
+describe('detector manifests', () => {
+  const valid = {
+    id: 'd',
+    version: 3,
+    kind: 'detector',
+    file: 'model.onnx',
+    sha256: 'b'.repeat(64),
+    input: {
+      name: 'image',
+      layout: 'NCHW',
+      size: 128,
+      channels: 3,
+      colour: 'rgb',
+      fit: 'letterbox',
+      pad: [0.5, 0.5, 0.5],
+      mean: [0.5, 0.5, 0.5],
+      std: [0.25, 0.25, 0.25],
+    },
+    output: { heatmap: 'heatmap', size: 'size', offset: 'offset', stride: 4 },
+    classes: ['shirt', 'bag'],
+    decode: { minScore: 0.3, maxObjects: 10, nmsIoU: 0.5 },
+  };
+
+  it('loads the bundled detector by id and by directory', async () => {
+    const byId = await loadDetectorManifest('product-detector');
+    const byDir = await loadDetectorManifest(bundledModelPath('product-detector'));
+    expect(byId.modelPath).toBe(byDir.modelPath);
+    expect(byId).toMatchObject({
+      key: 'product-detector-v1',
+      kind: 'detector',
+      input: { size: 128, fit: 'letterbox', background: 'white' },
+      output: { stride: 4 },
+      decode: { minScore: 0.3, maxObjects: 10, nmsIoU: 0.5 },
+    });
+    expect(byId.classes).toHaveLength(10);
+  });
+
+  it('accepts a valid manifest, white background by default', () => {
+    const m = parseDetectorManifest(valid, 'test');
+    expect(m.input.background).toBe('white');
+    expect(m.classes).toEqual(['shirt', 'bag']);
+  });
+
+  it.each([
+    ['no kind (an embedder)', { kind: undefined }, /model d-v3: is an embedder \(no "kind"\)/],
+    ['kind embedder', { kind: 'embedder' }, /model d-v3: is an embedder \(kind "embedder"\)/],
+    ['another kind', { kind: 'segmenter' }, /model d-v3: "kind" must be "detector"/],
+    ['a bad hash', { sha256: 'xyz' }, /model d-v3: "sha256"/],
+    ['no classes', { classes: [] }, /model d-v3: "classes" must be a non-empty array/],
+    ['a class that is not a name', { classes: ['a', 3] }, /"classes"/],
+    [
+      'a stride that does not divide the size',
+      { output: { ...valid.output, stride: 5 } },
+      /model d-v3 output: "stride" 5 must divide the input size 128/,
+    ],
+    ['no decode', { decode: undefined }, /model d-v3: "decode" must be an object/],
+    [
+      'minScore above 1',
+      { decode: { ...valid.decode, minScore: 1.5 } },
+      /model d-v3 decode: "minScore" must be a number in \[0, 1\]/,
+    ],
+    [
+      'a fractional maxObjects',
+      { decode: { ...valid.decode, maxObjects: 2.5 } },
+      /model d-v3 decode: "maxObjects"/,
+    ],
+    [
+      'another fit',
+      { input: { ...valid.input, fit: 'resize-crop' } },
+      /model d-v3 input: "fit" must be "letterbox"/,
+    ],
+    [
+      'pad out of range',
+      { input: { ...valid.input, pad: [0.5, 2, 0.5] } },
+      /model d-v3 input: "pad" must be an array of 3 numbers in \[0, 1\]/,
+    ],
+    [
+      'a zero std',
+      { input: { ...valid.input, std: [0.25, 0, 0.25] } },
+      /model d-v3 input: "std" values must be > 0/,
+    ],
+  ])('rejects %s, naming the model', (_name, patch, message) => {
+    const json = { ...valid, ...patch };
+    expect(() => parseDetectorManifest(json, 'test')).toThrow(ModelError);
+    expect(() => parseDetectorManifest(json, 'test')).toThrow(message);
+  });
+
+  it('refuses a detector where an embedder is expected', async () => {
+    expect(() => parseManifest(valid, 'test')).toThrow(
+      /model d-v3: is a detector \(kind "detector"\), not an embedder: load it with loadDetectorManifest/,
+    );
+    await expect(loadManifest('product-detector')).rejects.toThrow(ModelError);
+    await expect(loadDetectorManifest('fashion-resnet')).rejects.toThrow(
+      /model fashion-resnet-v1: is an embedder/,
+    );
   });
 });

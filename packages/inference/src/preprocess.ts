@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- pixel loops read typed arrays at
    indices that are in range by construction; noUncheckedIndexedAccess would otherwise type every
    read as `number | undefined`. */
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type ResizeOptions } from 'sharp';
 import {
   CorruptImageError,
   ImageTooLargeError,
@@ -153,7 +153,17 @@ export async function inspectImage(
   };
 }
 
-function clampRegion(region: Region, width: number, height: number, where: string) {
+/** A rectangle of whole pixels inside the image, as sharp's `extract` takes it. */
+export interface Crop {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** A region clamped to the image and widened to whole pixels (floor the left/top, ceil the
+ * right/bottom); an empty or fully outside region is an InvalidRegionError. */
+export function clampRegion(region: Region, width: number, height: number, where: string): Crop {
   const { x, y, width: w, height: h } = region;
   if (![x, y, w, h].every(Number.isFinite))
     throw new InvalidRegionError(`${where}: region must be finite numbers`);
@@ -169,22 +179,33 @@ function clampRegion(region: Region, width: number, height: number, where: strin
   return { left, top, width: right - left, height: bottom - top };
 }
 
-interface Rgb {
+/** Decoded 8-bit sRGB pixels, interleaved RGB. */
+export interface DecodedRgb {
   data: Uint8Array;
   width: number;
   height: number;
 }
 
-/** Decode to 8-bit sRGB at working size: orientation, region, alpha flattened, colour
- * management (CMYK, ICC profiles, 16-bit and grey all end up as 8-bit sRGB). */
-async function decodeRgb(
+type Rgb = DecodedRgb;
+
+export interface DecodeRgbOptions {
+  /** Cut this part out first (displayed coordinates, after EXIF orientation). */
+  crop?: Crop;
+  /** Colour that transparent pixels are flattened onto. */
+  background: 'white' | 'black';
+  /** Resize after cropping; none leaves the pixels as decoded. */
+  resize?: ResizeOptions & { width: number; height: number };
+}
+
+/** Decode to 8-bit sRGB: orientation, crop, alpha flattened, resize, colour management (CMYK,
+ * ICC profiles, 16-bit and grey all end up as 8-bit sRGB). The one decoder of every model's
+ * preprocessing, so that they all treat uploads alike. */
+export async function decodeRgb(
   bytes: Uint8Array,
-  info: ImageInfo,
-  spec: InputSpec,
-  region: Region | undefined,
+  options: DecodeRgbOptions,
   limits: ImageLimits,
   where: string,
-): Promise<Rgb> {
+): Promise<DecodedRgb> {
   try {
     // autoOrient as a constructor option applies the EXIF rotation at load, so `extract`
     // below works in the coordinates the user sees.
@@ -193,14 +214,10 @@ async function decodeRgb(
       failOn: 'error',
       autoOrient: true,
     });
-    if (region) img = img.extract(clampRegion(region, info.width, info.height, where));
-    const inside = spec.fit === 'trim-fit-pad';
+    if (options.crop) img = img.extract(options.crop);
+    img = img.flatten({ background: options.background === 'white' ? '#ffffff' : '#000000' });
+    if (options.resize) img = img.resize(options.resize);
     const { data, info: out } = await img
-      .flatten({ background: spec.background === 'white' ? '#ffffff' : '#000000' })
-      .resize(spec.workingSize, spec.workingSize, {
-        fit: inside ? 'inside' : 'outside',
-        withoutEnlargement: true,
-      })
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })
@@ -209,9 +226,35 @@ async function decodeRgb(
       throw new Error(`expected 3 channels after conversion, got ${out.channels}`);
     return { data, width: out.width, height: out.height };
   } catch (cause) {
-    if (cause instanceof InvalidRegionError) throw cause;
     throw decodeError(cause, where);
   }
+}
+
+/** Decode at the embedder's working size (shrunk, never enlarged). */
+function decodeWorking(
+  bytes: Uint8Array,
+  info: ImageInfo,
+  spec: InputSpec,
+  region: Region | undefined,
+  limits: ImageLimits,
+  where: string,
+): Promise<Rgb> {
+  const crop = region ? clampRegion(region, info.width, info.height, where) : undefined;
+  return decodeRgb(
+    bytes,
+    {
+      ...(crop ? { crop } : {}),
+      background: spec.background,
+      resize: {
+        width: spec.workingSize,
+        height: spec.workingSize,
+        fit: spec.fit === 'trim-fit-pad' ? 'inside' : 'outside',
+        withoutEnlargement: true,
+      },
+    },
+    limits,
+    where,
+  );
 }
 
 function luma(rgb: Rgb): Float64Array {
@@ -315,10 +358,32 @@ function trimFitPad(rgb: Rgb, spec: InputSpec, trim: boolean): Float32Array {
   const x0 = Math.floor((size - tw) / 2);
   const mean = spec.mean[0]!;
   const std = spec.std[0]!;
+  const plane = size * size;
+  const out = new Float32Array(plane * spec.channels);
   // Padding is background: 0 before normalisation.
-  const out = new Float32Array(size * size).fill((0 - mean) / std);
+  out.fill((0 - mean) / std, 0, plane);
   for (let y = 0; y < th; y++) {
     for (let x = 0; x < tw; x++) out[(y0 + y) * size + x0 + x] = (fitted[y * tw + x]! - mean) / std;
+  }
+  if (spec.colour === 'luma+rgb') {
+    // The same crop's own colours (0-1 sRGB, padding 0): the model weights them by the luma
+    // channel, so only the product's pixels count (tools/model/build_fashion_resnet_v2.py).
+    const channel = new Float64Array(cw * ch);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < ch; y++) {
+        const row = ((b.top + y) * w + b.left) * 3 + c;
+        for (let x = 0; x < cw; x++) channel[y * cw + x] = rgb.data[row + 3 * x]! / 255;
+      }
+      const fittedC = resizePlane(channel, cw, ch, tw, th);
+      const m = spec.mean[c + 1]!;
+      const sd = spec.std[c + 1]!;
+      const base = (c + 1) * plane;
+      out.fill((0 - m) / sd, base, base + plane);
+      for (let y = 0; y < th; y++) {
+        for (let x = 0; x < tw; x++)
+          out[base + (y0 + y) * size + x0 + x] = (fittedC[y * tw + x]! - m) / sd;
+      }
+    }
   }
   return out;
 }
@@ -370,7 +435,7 @@ export async function preprocessImage(
   where = 'image',
 ): Promise<Preprocessed> {
   const image = await inspectImage(bytes, limits, where);
-  const rgb = await decodeRgb(bytes, image, spec, options.region, limits, where);
+  const rgb = await decodeWorking(bytes, image, spec, options.region, limits, where);
   const trim = options.trim ?? spec.trim;
   const tensor =
     spec.fit === 'trim-fit-pad' ? trimFitPad(rgb, spec, trim) : await resizeCrop(rgb, spec, trim);

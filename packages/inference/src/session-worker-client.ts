@@ -7,8 +7,11 @@ export interface WorkerConfig {
   model: SharedArrayBuffer;
   key: string;
   inputName: string;
-  outputName: string;
+  /** The outputs a run returns, packed image after image in this order (session-worker.js). */
+  outputNames: string[];
+  /** Input [C, H, W]. */
   shape: number[];
+  /** L2-normalise each image's slice of each output. */
   normalize: boolean;
   device: 'cpu' | 'cuda';
   threads: number;
@@ -16,7 +19,7 @@ export interface WorkerConfig {
 }
 
 type FromWorker =
-  | { type: 'ready'; provider: 'cpu' | 'cuda'; dims: number }
+  | { type: 'ready'; provider: 'cpu' | 'cuda'; shapes: number[][] }
   | { type: 'init-error'; message: string }
   | { type: 'result'; id: number; data: Float32Array }
   | { type: 'error'; id: number; message: string };
@@ -55,8 +58,9 @@ export class SessionWorker {
     this.worker = worker;
   }
 
-  /** Start a worker and wait until its session is created and warmed up. */
-  static start(config: WorkerConfig): Promise<{ worker: SessionWorker; dims: number }> {
+  /** Start a worker and wait until its session is created and warmed up. Resolves with the
+   * per-image shape of each output (without the batch axis) the warm-up run gave. */
+  static start(config: WorkerConfig): Promise<{ worker: SessionWorker; shapes: number[][] }> {
     return new Promise((resolve, reject) => {
       const w = new Worker(WORKER_URL, { workerData: config });
       const self = new SessionWorker(w);
@@ -64,7 +68,7 @@ export class SessionWorker {
       w.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
           ready = true;
-          resolve({ worker: self, dims: msg.dims });
+          resolve({ worker: self, shapes: msg.shapes });
         } else if (msg.type === 'init-error') {
           void w.terminate();
           reject(new Error(msg.message));
@@ -108,7 +112,7 @@ export class SessionWorker {
     return !this.exited && !this.failing;
   }
 
-  /** Run one batch ([n, ...shape] floats); resolves with [n, dims] floats. */
+  /** Run one batch ([n, ...shape] floats); resolves with n packed results (session-worker.js). */
   run(data: Float32Array, n: number): Promise<Float32Array> {
     if (this.job) throw new Error('SessionWorker.run while busy');
     if (!this.usable)
