@@ -101,3 +101,33 @@ def preprocess(rgb: np.ndarray, size: int = 28, trim: bool = True, tolerance: fl
     y0, x0 = (size - th) // 2, (size - tw) // 2
     out[y0 : y0 + th, x0 : x0 + tw] = fitted
     return out.astype(np.float32)
+
+
+def preprocess_rgb(rgb: np.ndarray, size: int = 28, trim: bool = True, tolerance: float = 0.1,
+                   min_line_fraction: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """The `luma+rgb` input of fashion-resnet v2: `preprocess()`'s luma plane, plus the image's own
+    sRGB colours (0-1, not inverted, not background-subtracted) cropped, fitted and placed
+    exactly like it (padding 0). Returns float32 (size, size) and (3, size, size)."""
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[..., None], 3, axis=2)
+    luma = preprocess(rgb, size, trim, tolerance, min_line_fraction)
+    g = to_luma(rgb)
+    h, w = g.shape
+    bg = border_median(g)
+    mask = np.abs(g - bg) > tolerance * 255.0
+    top, bottom, left, right = 0, h, 0, w
+    if trim and mask.any():
+        rows = np.nonzero(mask.sum(axis=1) > min_line_fraction * w)[0]
+        cols = np.nonzero(mask.sum(axis=0) > min_line_fraction * h)[0]
+        if len(rows) and len(cols):
+            top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    ch, cw = bottom - top, right - left
+    longest = max(ch, cw)
+    th = max(1, int(np.floor(ch * size / longest + 0.5)))
+    tw = max(1, int(np.floor(cw * size / longest + 0.5)))
+    y0, x0 = (size - th) // 2, (size - tw) // 2
+    out = np.zeros((3, size, size), dtype=np.float64)
+    for c in range(3):
+        plane = rgb[top:bottom, left:right, c].astype(np.float64) / 255.0
+        out[c, y0 : y0 + th, x0 : x0 + tw] = resize(plane, th, tw)
+    return luma, out.astype(np.float32)
