@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { API_KEY_PATTERN, DEFAULT_CACHE_TTL_MS } from '@lookalike/core';
+import { API_KEY_PATTERN, DEFAULT_CACHE_TTL_MS, MODEL_UPGRADE_MODES } from '@lookalike/core';
 import { z } from 'zod';
 
 const flag = z
@@ -31,9 +31,11 @@ const schema = z.object({
   /** Requests per minute per API key; 0 turns rate limiting off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   /**
-   * The models this process loads, comma-separated: bundled ids or model directories
-   * (models/<id>/model.json). The first is the default a fresh database starts on; which model
-   * serves a merchant is kept in the database (activateModel switches it).
+   * The models this process loads, comma-separated: bundled ids (the newest bundled version:
+   * `fashion-resnet`), bundled keys (exactly that version: `fashion-resnet-v1`) or model
+   * directories (models/<dir>/model.json). The first is the default a fresh database starts on;
+   * which model serves a merchant is kept in the database (activateModel switches it). Bundled
+   * models a merchant is served by or re-indexing to are loaded too.
    */
   MODELS: z
     .string()
@@ -47,7 +49,24 @@ const schema = z.object({
     .optional(),
   /** The single-model spelling of earlier versions; MODELS wins when both are set. */
   MODEL: z.string().min(1).optional(),
+  /**
+   * `auto`: on start, every merchant served by an older version of the default model (same
+   * manifest id, lower version) is re-indexed to it in the background and switched when every
+   * image has a vector. `off`: merchants stay where they are (the log says which).
+   */
+  MODEL_UPGRADE: z.enum(MODEL_UPGRADE_MODES as ['auto', 'off']).default('auto'),
   INFERENCE_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /**
+   * The product detector (a bundled id or a model directory): similarProducts searches the main
+   * product it finds in a photo, and `objects` and detectProducts answer every product. `none`
+   * turns detection off: whole photos are searched and detectProducts is refused.
+   */
+  DETECTOR: z
+    .string()
+    .trim()
+    .min(1)
+    .default('product-detector')
+    .transform((v) => (v.toLowerCase() === 'none' ? null : v)),
   /** Seed the demo catalog on first start (empty catalog). */
   DEMO_CATALOG: flag.default(true),
   /** Public base URL for image links (default: from the request's Host). */

@@ -19,7 +19,10 @@ const models = core.registry
   .infos()
   .map((i) => `${i.key} (${i.dims}-d, on ${i.executionProvider})`)
   .join(', ');
-console.log(`Lookalike API on ${url}/graphql; models ${models}; serving ${boot.servingModel}`);
+const detector = core.detector ? core.detector.info.key : 'none';
+console.log(
+  `Lookalike API on ${url}/graphql; models ${models}; serving ${boot.servingModel}; detector ${detector}`,
+);
 if (boot.generatedKey) {
   console.log(
     `\nCreated the default merchant and its first API key (all scopes). It is shown once:\n\n` +

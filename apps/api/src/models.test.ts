@@ -7,10 +7,12 @@ import {
   renderCatalogImage,
   seedDemoCatalog,
   type Colour,
+  writeVersionedModels,
 } from '@lookalike/core';
-import { testEngines } from '@lookalike/db';
+import { testEngines, type TestDatabase } from '@lookalike/db';
 import { GraphQLClient } from '@lookalike/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiConfig } from './env.js';
 import { createServer } from './server.js';
 import { sharedEmbedder, startTestServer, testConfig, type TestServer } from './testing/server.js';
 
@@ -191,3 +193,172 @@ describe('start-up and the serving model', () => {
     }
   });
 });
+
+describe.each(testEngines())(
+  'an existing installation meets a new model version ($name)',
+  (engine) => {
+    // Versions 1 and 2 of one model (the colour thumbnail's weights under a test id), bundled in a
+    // temporary models directory as an installation sees a new version arrive.
+    const V1 = 'test-thumb-v1';
+    const V2 = 'test-thumb-v2';
+    let modelsDir: string;
+    let dataDir: string;
+    let database: TestDatabase;
+    let photo: Buffer;
+    const logs: string[] = [];
+    const logger = {
+      info: (m: string) => logs.push(m),
+      error: (m: string, e?: unknown) => logs.push(`${m} ${String(e)}`),
+    };
+
+    beforeAll(async () => {
+      modelsDir = await mkdtemp(path.join(tmpdir(), 'lookalike-versions-'));
+      await writeVersionedModels(modelsDir, { id: 'test-thumb', versions: [1, 2] });
+      dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-upgrade-'));
+      database = await engine.create();
+      const sample = await readFashionSample();
+      photo = await renderCatalogImage(sample.images[4] as Uint8Array, COLOURS[2] as Colour);
+    });
+    afterAll(async () => {
+      await database.drop();
+      await rm(modelsDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    const start = (config: Partial<ApiConfig>) =>
+      createServer({
+        config: testConfig({ dataDir, INFERENCE_DEVICE: 'cpu', ...config }),
+        db: database.db,
+        modelsDir,
+        detector: null,
+        logger,
+        // Small batches: the re-index lasts long enough for searches to run during it.
+        backfill: { batchSize: 2, pollMs: 50 },
+      });
+    const FIELDS = `key status activateWhenReady coverage { embedded total failed }`;
+    const modelsOf = async (client: GraphQLClient) =>
+      (
+        await client.query<{
+          embeddingModels: {
+            key: string;
+            status: string;
+            activateWhenReady: boolean;
+            coverage: { embedded: number; total: number; failed: number };
+          }[];
+        }>(`{ embeddingModels { ${FIELDS} } }`)
+      ).data?.embeddingModels ?? [];
+    const search = (client: GraphQLClient) =>
+      client.upload<{ similarProducts: { model: string } }>(
+        `query($image: Upload!) { similarProducts(image: $image, first: 3) { model } }`,
+        {},
+        { image: { bytes: photo, type: 'image/png' } },
+      );
+
+    it('keeps v1 loaded and answering while it re-indexes to v2 on start, then switches; off does nothing', async () => {
+      // The installation as it was: MODELS named v1.
+      const first = await start({ MODELS: [V1] });
+      const key = first.bootstrap.generatedKey as string;
+      await seedDemoCatalog(first.core.catalog, first.bootstrap.merchantId, {
+        count: 20,
+        extraPhotoShare: 0,
+      });
+      await first.close();
+      const who = `merchant Default merchant (${first.bootstrap.merchantId})`;
+
+      // MODEL_UPGRADE=off: v2 is the default, v1 is kept loaded, nothing else happens.
+      logs.length = 0;
+      const off = await start({ MODELS: ['test-thumb'], MODEL_UPGRADE: 'off' });
+      expect(off.core.registry.keys()).toEqual([V2, V1]);
+      expect(logs).toContain(
+        `[core] kept loaded: ${who} is served by ${V1} (bundled, not in MODELS)`,
+      );
+      expect(logs.join('\n')).toContain(`[core] MODEL_UPGRADE=off: ${who} stays on ${V1}`);
+      const offClient = new GraphQLClient(await off.listen(0, '127.0.0.1'), key);
+      expect((await modelsOf(offClient)).map((m) => [m.key, m.status])).toEqual([
+        [V1, 'ACTIVE'],
+        [V2, 'AVAILABLE'],
+      ]);
+      expect((await search(offClient)).data?.similarProducts.model).toBe(V1);
+      await off.close();
+      expect(await database.db.merchantModels.get(first.bootstrap.merchantId, V2)).toBeNull();
+
+      // auto (the default): the re-index starts on start; searches answer from v1 until the switch.
+      logs.length = 0;
+      const server = await start({ MODELS: ['test-thumb'] });
+      const client = new GraphQLClient(await server.listen(0, '127.0.0.1'), key);
+      expect(logs.join('\n')).toContain(
+        `[core] upgrading ${who} from ${V1} to ${V2}: re-indexing its 20 images in the background`,
+      );
+      expect(logs.join('\n')).not.toMatch(/stays on/);
+      const answered: string[] = [];
+      const errors: unknown[] = [];
+      const state = { switched: false };
+      const searching = (async () => {
+        while (!state.switched) {
+          const res = await search(client);
+          if (res.errors) errors.push(res.errors);
+          else if (res.data) answered.push(res.data.similarProducts.model);
+        }
+      })();
+      const deadline = Date.now() + 60_000;
+      while (!state.switched && Date.now() < deadline) {
+        state.switched = (await modelsOf(client))[0]?.key === V2;
+      }
+      state.switched = true;
+      await searching;
+      expect(errors).toEqual([]);
+      expect(answered.length).toBeGreaterThan(1);
+      expect(answered[0]).toBe(V1);
+      // Once v2 answers, v1 never does again.
+      const firstV2 = answered.indexOf(V2);
+      expect(answered.slice(firstV2 >= 0 ? firstV2 : answered.length)).not.toContain(V1);
+      expect(answered.every((m) => m === V1 || m === V2)).toBe(true);
+      const models = await modelsOf(client);
+      expect(models.map((m) => [m.key, m.status, m.activateWhenReady])).toEqual([
+        [V2, 'ACTIVE', false],
+        [V1, 'READY', false],
+      ]);
+      expect(models[0]?.coverage).toEqual({ embedded: 20, total: 20, failed: 0 });
+      expect((await search(client)).data?.similarProducts.model).toBe(V2);
+      expect(logs.join('\n')).toMatch(
+        new RegExp(
+          `re-index of ${V2} for merchant \\S+: \\d+/20 images \\(\\d+%\\), [\\d.]+ images/s, ETA`,
+        ),
+      );
+      expect(logs.join('\n')).toContain(
+        `${V2} now serves merchant ${first.bootstrap.merchantId} instead of ${V1}`,
+      );
+
+      // The same intent through the API: back to v1 (its vectors were kept) once it is complete.
+      const again = await client.query<{
+        startReindex: { key: string; status: string; activateWhenReady: boolean };
+      }>(
+        `mutation { startReindex(model: "${V1}", activateWhenReady: true) { key status activateWhenReady } }`,
+      );
+      expect(again.errors).toBeUndefined();
+      expect(again.data?.startReindex).toEqual({
+        key: V1,
+        status: 'BACKFILLING',
+        activateWhenReady: true,
+      });
+      const back = Date.now() + 60_000;
+      while ((await modelsOf(client))[0]?.key !== V1 && Date.now() < back) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await search(client)).data?.similarProducts.model).toBe(V1);
+      const plain = await client.query<{ startReindex: { activateWhenReady: boolean } }>(
+        `mutation { startReindex(model: "${V2}") { activateWhenReady } }`,
+      );
+      expect(plain.data?.startReindex.activateWhenReady).toBe(false);
+      await server.core.backfiller.idle();
+      await server.close();
+
+      // A merchant who went back stays there: a READY v2 is not switched to on the next start.
+      logs.length = 0;
+      const later = await start({ MODELS: ['test-thumb'] });
+      expect(later.core.upgrades.map((u) => u.action)).toEqual(['skipped']);
+      expect(logs.join('\n')).toMatch(/stays on test-thumb-v1/);
+      await later.close();
+    });
+  },
+);

@@ -2,10 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   createCore,
+  loadDetector,
   loadModels,
   ModelRegistry,
   type BootstrapResult,
   type Core,
+  type CoreOptions,
+  type Detector,
 } from '@lookalike/core';
 import { createDb, type Db } from '@lookalike/db';
 import type { Embedder } from '@lookalike/inference';
@@ -26,9 +29,20 @@ export interface CreateServerOptions {
   db?: Db;
   /**
    * Running embedders for the core built here, the default first (closed by their owner).
-   * Given, they are the models: config.MODELS and INFERENCE_DEVICE are not used.
+   * Given, they are the models: config.MODELS, INFERENCE_DEVICE and DETECTOR are not used (a
+   * detector then comes from `detector` alone).
    */
   embedders?: Embedder[];
+  /** Where bundled model names (MODELS) are looked up; default the repository's `models/`. */
+  modelsDir?: string;
+  /** Background re-indexing of the core built here (batch size, lease, poll; tests). */
+  backfill?: CoreOptions['backfill'];
+  /**
+   * The product detector of the core built here: a running one (closed by its owner), a model id
+   * or directory (loaded here, closed with the server), or null (detection off). Absent:
+   * config.DETECTOR, or none when `embedders` are given.
+   */
+  detector?: Detector | string | null;
   logger?: Logger;
   limits?: Partial<QueryLimits>;
 }
@@ -75,14 +89,45 @@ export async function createServer(options: CreateServerOptions = {}): Promise<A
       let registry: ModelRegistry;
       if (options.embedders) registry = new ModelRegistry(options.embedders);
       else {
-        registry = await loadModels({ models: config.MODELS, device: config.INFERENCE_DEVICE });
+        // MODELS, and the bundled models merchants still use (the log says why each is kept).
+        registry = await loadModels({
+          models: config.MODELS,
+          device: config.INFERENCE_DEVICE,
+          db,
+          ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
+          log: (m) => {
+            log.info(`[core] ${m}`);
+          },
+        });
         opened.push(registry);
+      }
+      let detector =
+        options.detector !== undefined
+          ? options.detector
+          : options.embedders
+            ? null
+            : config.DETECTOR;
+      if (typeof detector === 'string') {
+        const model = detector;
+        detector = await loadDetector({
+          model,
+          device: config.INFERENCE_DEVICE,
+          logger: {
+            warn: (m) => {
+              log.info(`[detector] ${m}`);
+            },
+          },
+        });
+        opened.push(detector);
       }
       core = await createCore({
         db,
         models: registry,
+        detector,
         dataDir: config.dataDir,
         cacheTtlMs: config.CACHE_TTL_MS,
+        modelUpgrade: config.MODEL_UPGRADE,
+        ...(options.backfill ? { backfill: options.backfill } : {}),
         log: (m) => {
           log.info(`[core] ${m}`);
         },
@@ -98,7 +143,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<A
     throw error;
   }
   const ready = core;
-  if (boot.servingModel !== boot.configuredModel) {
+  const upgrading = ready.upgrades.some(
+    (u) => u.merchantId === boot.merchantId && (u.action === 'started' || u.action === 'resumed'),
+  );
+  if (boot.servingModel !== boot.configuredModel && !upgrading) {
     log.info(
       `[core] the default merchant is served by ${boot.servingModel}; MODELS names ${boot.configuredModel} first. ` +
         `It stays on ${boot.servingModel} (switch with activateModel, or the dashboard's Models page).`,

@@ -43,8 +43,30 @@ export {
   type ApiKeyInfo,
   type Principal,
 } from './keys/api-key.service.js';
-export { Backfiller, type BackfillOptions } from './models/backfill.js';
-export { loadModels, modelLocation, ModelRegistry } from './models/model-registry.js';
+export {
+  Backfiller,
+  type BackfillOptions,
+  type ReindexFinisher,
+  type ReindexOutcome,
+} from './models/backfill.js';
+export {
+  bundledModels,
+  parseModelKey,
+  resolveBundled,
+  type BundledModel,
+} from './models/bundled.js';
+export {
+  loadModels,
+  modelLocation,
+  ModelRegistry,
+  type LoadModelsOptions,
+} from './models/model-registry.js';
+export {
+  MODEL_UPGRADE_MODES,
+  upgradeToDefault,
+  type ModelUpgrade,
+  type ModelUpgradeMode,
+} from './models/upgrade.js';
 export {
   ModelService,
   type ModelCoverageInfo,
@@ -54,16 +76,33 @@ export {
   type ReindexProgress,
 } from './models/model.service.js';
 export {
+  loadDetector,
+  type DetectedObject,
+  type DetectionResult,
+  type DetectOptions,
+  type Detector,
+  type DetectorInfo,
+  type LoadDetectorOptions,
+} from './search/detector.js';
+export {
+  DETECTION_MARGIN,
+  growBox,
   MAX_MORE_LIKE_THIS,
+  MAX_OBJECT_SEARCHES,
   SearchService,
+  type DetectedProduct,
+  type DetectedProductHits,
+  type DetectionMemo,
   type EmbeddingMemo,
   type ImageMatch,
   type MatchImagesArgs,
+  type ProductDetection,
   type QuerySource,
   type SearchOptions,
   type SimilarProduct,
   type SimilarProductsArgs,
   type SimilarProductsResult,
+  type SearchTimings,
 } from './search/search.service.js';
 export {
   MAX_FIRST,
@@ -72,11 +111,21 @@ export {
   type SearchSettings,
   type SearchSettingsInput,
 } from './settings/settings.service.js';
+// Tests of an installation that sees a new model version arrive (two versions of one id).
+export { writeVersionedModels } from './testing/versioned-models.js';
 // The demo catalog: Fashion-MNIST test images rendered as catalog photos and shopper photos.
 export {
   FASHION_CATEGORIES,
   readFashionSample,
   type FashionSample,
 } from './demo/fashion-sample.js';
-export { COLOURS, renderCatalogImage, renderShopperPhoto, type Colour } from './demo/render.js';
+export {
+  COLOURS,
+  renderCatalogImage,
+  renderScenePhoto,
+  renderShopperPhoto,
+  type Colour,
+  type SceneItem,
+  type ScenePhoto,
+} from './demo/render.js';
 export { seedDemoCatalog, type DemoSeedOptions } from './demo/seed.js';

@@ -84,6 +84,7 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
       .infos()
       .map((i) => `${i.key} on ${i.executionProvider}`)
       .join(', ');
+    checks.detector = core.detector ? core.detector.info.key : 'none (detection off)';
     const ready = checks.database === 'ok' && checks.migrations === 'ok';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });

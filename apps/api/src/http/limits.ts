@@ -29,7 +29,10 @@ export interface QueryLimits {
  * what a cyclic abuse query needs; aliases and complexity bound the fan-out of one request.
  * Complexity counts a field 1, a list `first` times its items, a product's images 5 times: a
  * full page of 100 products with every field and their images is about 4,000; 20,000 allows a
- * few such pages in one request and no more.
+ * few such pages in one request and no more. similarProducts' `objects` counts as
+ * MAX_OBJECT_SEARCHES (10) searches of `first` hits each (types/search.type.ts): with every
+ * hit field, `first: 10` is about 3,200, `first: 50` about 16,000, and `first: 100` (about
+ * 32,000) is refused.
  */
 export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxAliases: 30, maxComplexity: 20_000 };
 

@@ -29,6 +29,14 @@ export class SimilarProductsArgs {
   })
   region?: ImageRegion | null;
 
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: true,
+    description:
+      'Detect the products in the photo and search the main one (the highest score), or the whole photo when none is found; with region, the region is searched. false: no detection (the whole photo or the region is searched; objects is []).',
+  })
+  detect?: boolean | null;
+
   @Field(() => [ID], {
     nullable: true,
     description:

@@ -2,13 +2,16 @@
 import type {
   ApiKeyInfo,
   CatalogEvaluation as CoreEvaluation,
+  DetectedProduct as CoreDetected,
   ModelInfo,
+  ProductDetection,
+  SimilarProduct as CoreHit,
   SearchSettings as CoreSettings,
   SimilarProductsResult as CoreSimilar,
   Viewer as CoreViewer,
 } from '@lookalike/core';
 import type { ImageRecord, ProductRecord } from '@lookalike/db';
-import type { MetricThresholds } from '@lookalike/inference';
+import type { MetricThresholds, Region } from '@lookalike/inference';
 import type { ApiKey, Viewer } from '../types/api-key.type.js';
 import {
   ApiScope,
@@ -21,7 +24,13 @@ import {
 import type { CatalogEvaluation } from '../types/evaluation.type.js';
 import type { EmbeddingModel } from '../types/model.type.js';
 import type { Product, ProductImage } from '../types/product.type.js';
-import type { SimilarProductsResult } from '../types/search.type.js';
+import type {
+  DetectedProduct,
+  Detection,
+  ImageBox,
+  SimilarProduct,
+  SimilarProductsResult,
+} from '../types/search.type.js';
 import type { SearchSettings } from '../types/settings.type.js';
 
 export function toProduct(record: ProductRecord): Product {
@@ -82,20 +91,49 @@ export function toViewer(v: CoreViewer): Viewer {
   };
 }
 
+function toSimilarProduct(h: CoreHit, baseUrl: string): SimilarProduct {
+  return {
+    product: toProduct(h.product),
+    image: toProductImage(h.image, baseUrl),
+    score: h.score,
+    distance: h.distance,
+    verdict: MatchVerdict[h.verdict],
+  };
+}
+
+const toBox = (b: Region): ImageBox => ({ x: b.x, y: b.y, width: b.width, height: b.height });
+
+export function toDetectedProduct(d: CoreDetected): DetectedProduct {
+  return { box: toBox(d.box), score: d.score, category: d.category };
+}
+
 export function toSimilarProducts(r: CoreSimilar, baseUrl: string): SimilarProductsResult {
   return {
-    hits: r.hits.map((h) => ({
-      product: toProduct(h.product),
-      image: toProductImage(h.image, baseUrl),
-      score: h.score,
-      distance: h.distance,
-      verdict: MatchVerdict[h.verdict],
-    })),
+    hits: r.hits.map((h) => toSimilarProduct(h, baseUrl)),
     metric: toSimilarityMetric(r.metric),
     threshold: r.threshold,
     matchThreshold: r.matchThreshold,
     model: r.model,
     tookMs: r.tookMs,
+    timings: { ...r.timings },
+    searchedBox: r.searchedBox ? toBox(r.searchedBox) : null,
+    searchedDetection: r.searchedDetection ? toDetectedProduct(r.searchedDetection) : null,
+    objects: r.objects.map((o) => ({
+      box: toBox(o.box),
+      score: o.score,
+      category: o.category,
+      hits: o.hits.map((h) => toSimilarProduct(h, baseUrl)),
+    })),
+  };
+}
+
+export function toDetection(d: ProductDetection): Detection {
+  return {
+    width: d.width,
+    height: d.height,
+    model: d.model,
+    objects: d.objects.map(toDetectedProduct),
+    tookMs: d.tookMs,
   };
 }
 
@@ -139,6 +177,7 @@ export function toModel(m: ModelInfo): EmbeddingModel {
     loaded: m.loaded,
     executionProvider: m.executionProvider,
     activatedAt: m.activatedAt,
+    activateWhenReady: m.activateWhenReady,
     coverage: m.coverage,
     reindex: m.reindex,
     defaults: toDefaults(m.defaults),

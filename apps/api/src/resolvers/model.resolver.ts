@@ -21,13 +21,16 @@ export class ModelResolver {
   @Authorized(ApiScope.SETTINGS_WRITE)
   @Mutation(() => EmbeddingModel, {
     description:
-      'Embed every image of the catalog with this model in the background; searches keep answering from the serving model, and new images get both vectors.',
+      'Embed every image of the catalog with this model in the background; searches keep answering from the serving model, and new images get both vectors. With activateWhenReady, the merchant switches to it when the re-index completes with every image covered (never forced: with a failed image it stays READY).',
   })
   async startReindex(
     @Arg('model', () => String) model: string,
+    @Arg('activateWhenReady', () => Boolean, { defaultValue: false }) activateWhenReady: boolean,
     @Ctx() ctx: Context,
   ): Promise<EmbeddingModel> {
-    return toModel(await this.models.startReindex(ctx.principal.merchantId, model));
+    return toModel(
+      await this.models.startReindex(ctx.principal.merchantId, model, { activateWhenReady }),
+    );
   }
 
   @Authorized(ApiScope.SETTINGS_WRITE)

@@ -1,13 +1,15 @@
 import type { SearchService } from '@lookalike/core';
 import GraphQLUpload from 'graphql-upload/GraphQLUpload.mjs';
 import type { FileUpload } from 'graphql-upload/processRequest.mjs';
-import { Arg, Args, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, Info, Query, Resolver } from 'type-graphql';
 import type { Context } from '../context.js';
+import { selectsField } from '../graphql/selection.js';
 import type { UploadReader } from '../http/uploads.js';
 import { ApiScope, MatchVerdict, metricOf, toSimilarityMetric } from '../types/enums.js';
-import { ImageMatch, SimilarProductsResult } from '../types/search.type.js';
+import { Detection, ImageMatch, SimilarProductsResult } from '../types/search.type.js';
 import { MatchImagesArgs, SimilarProductsArgs } from './args.js';
-import { toSimilarProducts } from './mappers.js';
+import { toDetection, toSimilarProducts } from './mappers.js';
 
 @Resolver()
 export class SearchResolver {
@@ -37,12 +39,14 @@ export class SearchResolver {
     @Arg('image', () => GraphQLUpload, { nullable: true }) image: Promise<FileUpload> | null,
     @Args(() => SimilarProductsArgs) args: SimilarProductsArgs,
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<SimilarProductsResult> {
     const result = await this.search.similarProducts(
       ctx.principal.merchantId,
       {
         image: image ? await this.readOnce(ctx, image, 'image') : null,
         region: args.region ?? null,
+        detect: args.detect ?? true,
         productIds: args.productIds ?? null,
         imageId: args.imageId ?? null,
       },
@@ -52,9 +56,28 @@ export class SearchResolver {
         threshold: args.threshold ?? null,
         filter: args.filter ?? null,
       },
-      { memo: ctx.embeddings },
+      // Every detected product is searched only when the query asks for them.
+      { memo: ctx.embeddings, detections: ctx.detections, objects: selectsField(info, 'objects') },
     );
     return toSimilarProducts(result, ctx.baseUrl);
+  }
+
+  @Authorized(ApiScope.SEARCH)
+  @Query(() => Detection, {
+    description:
+      'The products in this photo: their boxes, scores and categories, highest score first (no search).',
+    complexity: ({ childComplexity }) => 20 + childComplexity,
+  })
+  async detectProducts(
+    @Arg('image', () => GraphQLUpload) image: Promise<FileUpload>,
+    @Ctx() ctx: Context,
+  ): Promise<Detection> {
+    const detection = await this.search.detectProducts(
+      ctx.principal.merchantId,
+      await this.readOnce(ctx, image, 'image'),
+      { detections: ctx.detections },
+    );
+    return toDetection(detection);
   }
 
   @Authorized(ApiScope.SEARCH)

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Detector } from '@lookalike/core';
 import type { Db, TestEngine } from '@lookalike/db';
 import { createEmbedder, type Embedder } from '@lookalike/inference';
 import { GraphQLClient } from '@lookalike/sdk';
@@ -38,13 +39,17 @@ export function testConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
 }
 
 /**
- * A real API server on port 0 over a fresh database of `engine`, with a temporary DATA_DIR, and
- * the shared embedders of `models` (default: the bundled model alone).
+ * A real API server on port 0 over a fresh database of `engine`, with a temporary DATA_DIR, the
+ * shared embedders of `models` (default: the bundled model alone) and `detector` (default none:
+ * whole photos are searched, as suites that do not test detection expect).
  */
 export async function startTestServer(
   engine: TestEngine,
   overrides: Partial<ApiConfig> = {},
-  { models = ['fashion-resnet'] }: { models?: string[] } = {},
+  {
+    models = ['fashion-resnet'],
+    detector = null,
+  }: { models?: string[]; detector?: Detector | string | null } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-api-'));
   const database = await engine.create();
@@ -57,6 +62,7 @@ export async function startTestServer(
     config: testConfig({ dataDir, ...overrides }),
     db: database.db,
     embedders: await Promise.all(models.map((m) => sharedEmbedder(m))),
+    detector,
     logger,
   });
   const url = await server.listen(0, '127.0.0.1');

@@ -61,6 +61,12 @@ export class EmbeddingModel {
   @Field(() => Date, { nullable: true })
   activatedAt!: Date | null;
 
+  @Field(() => Boolean, {
+    description:
+      'Its re-index switches the merchant to it once every image has a vector (startReindex with activateWhenReady, or the automatic upgrade to a newer default model). Cleared when the re-index finishes: when some image failed, it does not switch and the model stays READY.',
+  })
+  activateWhenReady!: boolean;
+
   @Field(() => ModelCoverage)
   coverage!: ModelCoverage;
 

@@ -17,10 +17,41 @@ export interface BackfillOptions {
   pollMs?: number;
   /** Identifies this process in leases (default: host, pid and a random suffix). */
   owner?: string;
+  /**
+   * A progress line (done/total, rate, ETA) is logged at every tenth of the catalog, and at
+   * least this often (ms) while a re-index runs.
+   */
+  progressMs?: number;
   log?: (message: string) => void;
 }
 
-const DEFAULTS = { leaseMs: 30_000, batchSize: 32, pollMs: 10_000 };
+const DEFAULTS = { leaseMs: 30_000, batchSize: 32, pollMs: 10_000, progressMs: 30_000 };
+
+/** How a finished re-index ended. */
+export interface ReindexOutcome {
+  /** It was to switch the merchant to its model once complete (activateWhenReady). */
+  activateWhenReady: boolean;
+  /** Present when it switched: the model that served before (null when none did). */
+  switched?: { previous: string | null };
+  /** The model's coverage when it finished (given when activateWhenReady). */
+  coverage?: { total: number; embedded: number; failed: number };
+}
+
+/**
+ * Marks a re-index finished when `owner` holds its lease (null otherwise), and does what its
+ * row asks for then (ModelService.completeReindex: the switch of activateWhenReady).
+ */
+export type ReindexFinisher = (
+  merchantId: string,
+  modelId: string,
+  owner: string,
+) => Promise<ReindexOutcome | null>;
+
+function seconds(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
 
 function keyOf(merchantId: string, modelId: string): string {
   return `${merchantId}/${modelId}`;
@@ -37,6 +68,7 @@ function keyOf(merchantId: string, modelId: string): string {
 export class Backfiller {
   readonly owner: string;
   private readonly options: Required<Omit<BackfillOptions, 'owner' | 'log'>>;
+  private finisher: ReindexFinisher;
   private readonly log: (message: string) => void;
   private readonly running = new Map<string, Promise<void>>();
   private readonly stopping = new Set<string>();
@@ -54,8 +86,18 @@ export class Backfiller {
       leaseMs: options.leaseMs ?? DEFAULTS.leaseMs,
       batchSize: options.batchSize ?? DEFAULTS.batchSize,
       pollMs: options.pollMs ?? DEFAULTS.pollMs,
+      progressMs: options.progressMs ?? DEFAULTS.progressMs,
     };
     this.log = options.log ?? (() => undefined);
+    this.finisher = async (merchantId, modelId, owner) =>
+      (await db.merchantModels.finishReindex(merchantId, modelId, owner))
+        ? { activateWhenReady: false }
+        : null;
+  }
+
+  /** How a re-index is finished (createCore: ModelService.completeReindex, which may switch). */
+  setFinisher(finisher: ReindexFinisher): void {
+    this.finisher = finisher;
   }
 
   /** Run the re-index of (merchant, model) here, unless it runs here already or cannot. */
@@ -123,6 +165,15 @@ export class Backfiller {
     let cursor: string | null = null;
     let foundInPass = false;
     let embedded = 0;
+    let failed = 0;
+    const what = `re-index of ${modelId} for merchant ${merchantId}`;
+    let progress: {
+      total: number;
+      before: number;
+      started: number;
+      loggedAt: number;
+      tenth: number;
+    } | null = null;
     for (;;) {
       if (this.closed || this.stopping.has(key)) {
         await leases.releaseReindex(merchantId, modelId, this.owner);
@@ -130,6 +181,30 @@ export class Backfiller {
       }
       // Claim or renew before each batch: someone else's live lease means they run it.
       if (!(await leases.claimReindex(merchantId, modelId, this.owner, leaseMs))) return;
+      if (!progress) {
+        const c = (await leases.coverage(merchantId)).get(modelId);
+        const total = c?.total ?? 0;
+        const before = (c?.embedded ?? 0) + (c?.failed ?? 0);
+        const now = Date.now();
+        progress = { total, before, started: now, loggedAt: now, tenth: tenthOf(before, total) };
+        this.log(
+          `${what} ${before > 0 ? 'resumed' : 'started'}: ${total - before} of ${total} images to embed`,
+        );
+      } else {
+        const done = progress.before + embedded + failed;
+        const now = Date.now();
+        const tenth = tenthOf(done, progress.total);
+        if (tenth > progress.tenth || now - progress.loggedAt >= this.options.progressMs) {
+          progress.tenth = tenth;
+          progress.loggedAt = now;
+          const rate = embedded / Math.max(0.001, (now - progress.started) / 1000);
+          const left = Math.max(0, progress.total - done);
+          const pct = progress.total === 0 ? 100 : Math.floor((done / progress.total) * 100);
+          this.log(
+            `${what}: ${done}/${progress.total} images (${pct}%), ${rate.toFixed(1)} images/s, ETA ${rate > 0 ? seconds(left / rate) : 'unknown'}${failed > 0 ? `, ${failed} failed` : ''}`,
+          );
+        }
+      }
       const batch = await this.db.embeddings.missing(merchantId, modelId, cursor, batchSize);
       if (batch.length === 0) {
         // A pass that found work starts over once: images added behind the cursor by a process
@@ -139,11 +214,8 @@ export class Backfiller {
           foundInPass = false;
           continue;
         }
-        if (await leases.finishReindex(merchantId, modelId, this.owner)) {
-          this.log(
-            `re-index of ${modelId} for merchant ${merchantId} finished (${embedded} images)`,
-          );
-        }
+        const outcome = await this.finisher(merchantId, modelId, this.owner);
+        if (outcome) this.log(finishedLine(what, modelId, merchantId, embedded, outcome));
         return;
       }
       foundInPass = true;
@@ -165,6 +237,38 @@ export class Backfiller {
       });
       embedded += await this.db.embeddings.upsertMany(merchantId, modelId, vectors);
       if (failures.length > 0) await leases.recordFailures(merchantId, modelId, failures);
+      failed += failures.length;
     }
   }
+}
+
+/** Which tenth of the catalog `done` reaches (0-10). */
+function tenthOf(done: number, total: number): number {
+  return total === 0 ? 10 : Math.floor((done / total) * 10);
+}
+
+function finishedLine(
+  what: string,
+  modelId: string,
+  merchantId: string,
+  embedded: number,
+  outcome: ReindexOutcome,
+): string {
+  const line = `${what} finished (${embedded} images)`;
+  if (outcome.switched) {
+    const was = outcome.switched.previous;
+    return (
+      `${line}; ${modelId} now serves merchant ${merchantId}${was ? ` instead of ${was}` : ''}: every image has a vector` +
+      (was
+        ? `. ${was} keeps its vectors (activateModel switches back; retireModel deletes them)`
+        : '')
+    );
+  }
+  if (!outcome.activateWhenReady) return line;
+  const c = outcome.coverage ?? { total: 0, embedded: 0, failed: 0 };
+  const pct = c.total === 0 ? 100 : (c.embedded / c.total) * 100;
+  return (
+    `${line}, but it covers ${c.embedded} of ${c.total} images (${pct.toFixed(1)}%; ${c.failed} failed): not switching to ${modelId}, which stays READY. ` +
+    `The failures count in embeddingModels { coverage { failed } }; fix those images and startReindex again, or activateModel with force`
+  );
 }

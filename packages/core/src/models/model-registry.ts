@@ -1,7 +1,7 @@
-import path from 'node:path';
+import type { Db, MerchantModelRecord } from '@lookalike/db';
 import {
-  bundledModelPath,
   createEmbedder,
+  modelsDir,
   type Device,
   type Embedder,
   type EmbedderInfo,
@@ -9,13 +9,9 @@ import {
 } from '@lookalike/inference';
 import type { Metric } from '@lookalike/search';
 import { unavailable } from '../errors.js';
+import { bundledModels, modelLocation } from './bundled.js';
 
-/** A bundled model id (`fashion-resnet`) or a model directory / model.json path. */
-export function modelLocation(model: string): string {
-  return model.includes('/') || model.endsWith('.json')
-    ? path.resolve(model)
-    : bundledModelPath(model);
-}
+export { modelLocation };
 
 /**
  * Thresholds for a model without measured defaults in its manifest: no search cut, and only
@@ -94,17 +90,77 @@ export class ModelRegistry {
   }
 }
 
-/** Load the configured models (MODELS), the default first; all or none. */
-export async function loadModels(options: {
+export interface LoadModelsOptions {
+  /** MODELS: bundled ids or keys, or model paths, the default first. */
   models: readonly string[];
   device?: Device;
-}): Promise<ModelRegistry> {
+  /** Where bundled names are looked up (default: the repository's `models/`). */
+  modelsDir?: string;
+  /**
+   * An open, migrated database. Given, the bundled models that some merchant is served by
+   * (ACTIVE) or re-indexing to (BACKFILLING) are loaded too, after the configured ones, so
+   * those searches and re-indexes keep running when MODELS moves on to another version.
+   */
+  db?: Db;
+  log?: (message: string) => void;
+}
+
+/** Who still needs a model, in words: `merchant A (id) is served by k`. */
+async function neededBecause(db: Db, key: string, rows: MerchantModelRecord[]): Promise<string> {
+  const parts: string[] = [];
+  for (const [status, verb] of [
+    ['ACTIVE', 'served by'],
+    ['BACKFILLING', 're-indexing to'],
+  ] as const) {
+    const of = rows.filter((r) => r.status === status);
+    if (of.length === 0) continue;
+    const named = await Promise.all(
+      of.slice(0, 3).map(async (r) => {
+        const m = await db.merchants.get(r.merchantId);
+        return m ? `${m.name} (${m.id})` : r.merchantId;
+      }),
+    );
+    const more = of.length > 3 ? ` and ${of.length - 3} more` : '';
+    const who = of.length === 1 ? 'merchant' : 'merchants';
+    const be = of.length === 1 ? 'is' : 'are';
+    parts.push(`${who} ${named.join(', ')}${more} ${be} ${verb} ${key}`);
+  }
+  return parts.join('; ');
+}
+
+/**
+ * Load the configured models (MODELS), the default first, and (given the database) the bundled
+ * models merchants still use that MODELS does not name; all or none.
+ */
+export async function loadModels(options: LoadModelsOptions): Promise<ModelRegistry> {
+  const dir = options.modelsDir ?? modelsDir();
+  const device = options.device ?? 'auto';
+  const log = options.log ?? (() => undefined);
   const embedders: Embedder[] = [];
   try {
     for (const model of options.models) {
-      embedders.push(
-        await createEmbedder({ model: modelLocation(model), device: options.device ?? 'auto' }),
-      );
+      embedders.push(await createEmbedder({ model: modelLocation(model, dir), device }));
+    }
+    if (options.db) {
+      const loaded = new Set(embedders.map((e) => e.info.key));
+      const rows = await options.db.merchantModels.withStatus(['ACTIVE', 'BACKFILLING']);
+      const byModel = new Map<string, MerchantModelRecord[]>();
+      for (const r of rows) byModel.set(r.modelId, [...(byModel.get(r.modelId) ?? []), r]);
+      const bundled = bundledModels(dir).filter((m) => m.kind === 'embedder');
+      for (const [key, users] of byModel) {
+        if (loaded.has(key)) continue;
+        const why = await neededBecause(options.db, key, users);
+        const found = bundled.find((m) => m.key === key);
+        if (!found) {
+          log(
+            `${key} is not loaded: ${why}, and it is neither in MODELS nor bundled; those searches answer SERVICE_UNAVAILABLE until it is loaded (add its directory to MODELS)`,
+          );
+          continue;
+        }
+        embedders.push(await createEmbedder({ model: found.dir, device }));
+        loaded.add(key);
+        log(`kept loaded: ${why} (bundled, not in MODELS)`);
+      }
     }
     return new ModelRegistry(embedders, true);
   } catch (error) {

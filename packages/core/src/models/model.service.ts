@@ -1,8 +1,14 @@
-import type { Db, MerchantModelRecord, MerchantModelStatus, ModelCoverage } from '@lookalike/db';
+import type {
+  Db,
+  Repositories,
+  MerchantModelRecord,
+  MerchantModelStatus,
+  ModelCoverage,
+} from '@lookalike/db';
 import type { MetricThresholds } from '@lookalike/inference';
 import { conflict, notFound } from '../errors.js';
 import type { ServingModels } from '../settings/serving.js';
-import type { Backfiller } from './backfill.js';
+import type { Backfiller, ReindexOutcome } from './backfill.js';
 import type { ModelRegistry } from './model-registry.js';
 
 /** A model as one merchant sees it. AVAILABLE: loaded here, never used by this merchant. */
@@ -42,6 +48,8 @@ export interface ModelInfo {
   loaded: boolean;
   executionProvider: 'cpu' | 'cuda' | null;
   activatedAt: Date | null;
+  /** Its re-index switches the merchant to it once every image has a vector. */
+  activateWhenReady: boolean;
   coverage: ModelCoverageInfo;
   reindex: ReindexProgress | null;
   /** The manifest's recommended thresholds (what the model starts on after a switch). */
@@ -144,6 +152,7 @@ export class ModelService {
       loaded: embedder !== undefined,
       executionProvider: embedder?.info.executionProvider ?? null,
       activatedAt: row?.activatedAt ?? null,
+      activateWhenReady: row?.activateWhenReady ?? false,
       coverage: cov,
       reindex,
       defaults: {
@@ -167,15 +176,24 @@ export class ModelService {
 
   /**
    * Embed every READY image of the merchant with `key` in the background; searches keep
-   * answering from the serving model, and images added meanwhile get both vectors.
+   * answering from the serving model, and images added meanwhile get both vectors. With
+   * `activateWhenReady`, the merchant switches to it when the re-index completes with every
+   * image covered (stored: a restarted process still switches); when some image failed, it
+   * does not switch and stays READY.
    */
-  async startReindex(merchantId: string, key: string): Promise<ModelInfo> {
+  async startReindex(
+    merchantId: string,
+    key: string,
+    { activateWhenReady = false }: { activateWhenReady?: boolean } = {},
+  ): Promise<ModelInfo> {
     const embedder = this.loaded(key);
     await this.db.models.register(key, embedder.info.dims);
     await this.db.models.ensureIndexes(key);
     await this.serving.get(merchantId);
     // Forgetting old failures and asking for the re-index go together.
-    await this.db.transaction((tx) => tx.merchantModels.startReindex(merchantId, key));
+    await this.db.transaction((tx) =>
+      tx.merchantModels.startReindex(merchantId, key, { activateWhenReady }),
+    );
     this.serving.invalidate(merchantId);
     this.backfiller.start(merchantId, key);
     return this.get(merchantId, key);
@@ -209,9 +227,8 @@ export class ModelService {
           { model: key, coverage: cov.fraction, embedded: cov.embedded, total: cov.total },
         );
       }
-      const was = await tx.merchantModels.activate(merchantId, key);
-      if (was && was !== key) await tx.settings.inherit(merchantId, was, key);
-      return { previous: was === key ? null : was, fraction: cov.fraction, incomplete };
+      const was = await switchIn(tx, merchantId, key);
+      return { previous: was, fraction: cov.fraction, incomplete };
     });
     this.serving.invalidate(merchantId);
     return {
@@ -220,6 +237,32 @@ export class ModelService {
       coverage: fraction,
       forced: incomplete && force,
     };
+  }
+
+  /**
+   * The end of a re-index, for the Backfiller holding its lease (null when it no longer does):
+   * marks it finished and, when it was asked to activate its model when ready and every image
+   * has a vector, switches to it in the same transaction (the path of `activate`). With some
+   * image failed it does not force: the model stays READY, and the outcome says why.
+   */
+  async completeReindex(
+    merchantId: string,
+    key: string,
+    owner: string,
+  ): Promise<ReindexOutcome | null> {
+    const outcome = await this.db.transaction(async (tx): Promise<ReindexOutcome | null> => {
+      const row = await tx.merchantModels.get(merchantId, key);
+      if (!(await tx.merchantModels.finishReindex(merchantId, key, owner))) return null;
+      if (!row?.activateWhenReady || row.status === 'ACTIVE' || row.status === 'RETIRED') {
+        return { activateWhenReady: false };
+      }
+      const coverage = coverageOf((await tx.merchantModels.coverage(merchantId)).get(key));
+      if (coverage.embedded < coverage.total) return { activateWhenReady: true, coverage };
+      const previous = await switchIn(tx, merchantId, key);
+      return { activateWhenReady: true, coverage, switched: { previous } };
+    });
+    if (outcome?.switched) this.serving.invalidate(merchantId);
+    return outcome;
   }
 
   /**
@@ -243,4 +286,15 @@ export class ModelService {
     if ((await this.db.merchantModels.users(key)) === 0) await this.db.models.dropIndexes(key);
     return this.get(merchantId, key);
   }
+}
+
+/**
+ * Make `key` ACTIVE inside a transaction (the previous model becomes READY) and give it the
+ * merchant's metric and page size. Returns the model that served before (null when none, or
+ * when `key` served already).
+ */
+async function switchIn(tx: Repositories, merchantId: string, key: string): Promise<string | null> {
+  const was = await tx.merchantModels.activate(merchantId, key);
+  if (was && was !== key) await tx.settings.inherit(merchantId, was, key);
+  return was === key ? null : was;
 }

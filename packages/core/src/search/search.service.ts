@@ -11,12 +11,30 @@ import {
   type Verdict,
 } from '@lookalike/search';
 import { toDbFilter, type ProductFilterInput } from '../catalog/catalog.service.js';
-import { badInput, notFound } from '../errors.js';
+import { badInput, CoreError, CoreErrorCode, notFound } from '../errors.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import { MAX_FIRST, type SettingsService } from '../settings/settings.service.js';
+import type { DetectedObject, DetectionResult, Detector } from './detector.js';
 
 /** At most this many products start one "more like this". */
 export const MAX_MORE_LIKE_THIS = 20;
+
+/**
+ * At most this many detected products get a search of their own (`objects`), the highest scores
+ * first: the bundled detector's maxObjects, and what the API's query complexity counts.
+ */
+export const MAX_OBJECT_SEARCHES = 10;
+
+/**
+ * A detected box is searched grown by this share of its width (and height) on each side, clamped
+ * to the image. Detector boxes are tight and off by a few pixels (the bundled one regresses box
+ * size on a stride-4 grid of a 128 px input: an error of 1-2 input pixels is 2-3% of a typical
+ * box); a box that cuts into the product changes the silhouette the embedder sees, while a
+ * border of background costs little (fashion-resnet trims a uniform border before fitting, as
+ * its catalog photos have one). 6% covers the box error with room and still keeps out a
+ * neighbouring product that stands more than ~12% of a box away.
+ */
+export const DETECTION_MARGIN = 0.06;
 
 /**
  * What a search starts from: exactly one of a photo (with an optional region of it), stored
@@ -24,7 +42,14 @@ export const MAX_MORE_LIKE_THIS = 20;
  */
 export interface QuerySource {
   image?: Uint8Array | null;
+  /** Search this part of the photo (no detection for the main search). */
   region?: Region | null;
+  /**
+   * Detect products in the photo and search the main one (the highest score), or the whole
+   * photo when none is found confidently. Default true; false (or a core without a detector):
+   * the whole photo, no objects.
+   */
+  detect?: boolean | null;
   productIds?: readonly string[] | null;
   imageId?: string | null;
 }
@@ -44,8 +69,17 @@ export interface SimilarProductsArgs {
  */
 export type EmbeddingMemo = Map<string, Promise<EmbedResult>>;
 
+/** Detections to share within one unit of work, by detector and content (like EmbeddingMemo). */
+export type DetectionMemo = Map<string, Promise<DetectionResult>>;
+
 export interface SearchOptions {
   memo?: EmbeddingMemo;
+  detections?: DetectionMemo;
+  /**
+   * Also search every detected product (`objects`, at most MAX_OBJECT_SEARCHES): one embedding
+   * and one nearest query more per object. Off (default): `objects` is [].
+   */
+  objects?: boolean;
 }
 
 export interface MatchImagesArgs {
@@ -62,6 +96,29 @@ export interface SimilarProduct {
   verdict: Verdict;
 }
 
+/** A product the detector found in a photo. */
+export interface DetectedProduct {
+  /** Integer pixels of the image as displayed (EXIF orientation applied). */
+  box: Region;
+  score: number;
+  category: string | null;
+}
+
+/** A detected product and its own nearest products. */
+export interface DetectedProductHits extends DetectedProduct {
+  hits: SimilarProduct[];
+}
+
+/** Where the time of the main search went, ms (the objects' searches run alongside). */
+export interface SearchTimings {
+  /** Running the detector (0 when it did not run; about 0 when the request had run it). */
+  detectMs: number;
+  /** Embedding what was searched (about 0 for a shared embedding or a stored vector). */
+  embedMs: number;
+  /** The nearest-products query. */
+  searchMs: number;
+}
+
 export interface SimilarProductsResult {
   hits: SimilarProduct[];
   metric: Metric;
@@ -69,6 +126,30 @@ export interface SimilarProductsResult {
   matchThreshold: number;
   /** The model that answered (the merchant's serving model when the search ran). */
   model: string;
+  /** Everything, detection included. */
+  tookMs: number;
+  timings: SearchTimings;
+  /**
+   * The part of the photo that was searched: the main detected product's box grown by
+   * DETECTION_MARGIN, the region clamped to the image, or the whole image. Null when the search
+   * did not start from a photo.
+   */
+  searchedBox: Region | null;
+  /** The detected product that was searched; null when the whole photo or a region was. */
+  searchedDetection: DetectedProduct | null;
+  /** Every detected product with its own hits, when asked for (SearchOptions.objects). */
+  objects: DetectedProductHits[];
+}
+
+/** The products a detector found in a photo. */
+export interface ProductDetection {
+  /** The image as displayed (EXIF orientation applied), pixels. */
+  width: number;
+  height: number;
+  /** The detector that answered, e.g. product-detector-v1. */
+  model: string;
+  /** Highest score first. */
+  objects: DetectedProduct[];
   tookMs: number;
 }
 
@@ -94,6 +175,35 @@ function checkRegion(region: Region): void {
   }
 }
 
+/** A box grown by `margin` of its size on each side, clamped to a width x height image. */
+export function growBox(box: Region, width: number, height: number, margin: number): Region {
+  const mx = Math.round(box.width * margin);
+  const my = Math.round(box.height * margin);
+  return clampBox(
+    { x: box.x - mx, y: box.y - my, width: box.width + 2 * mx, height: box.height + 2 * my },
+    width,
+    height,
+  );
+}
+
+/** The part of an integer box inside a width x height image (what the embedder crops). */
+function clampBox(box: Region, width: number, height: number): Region {
+  const x = Math.max(0, box.x);
+  const y = Math.max(0, box.y);
+  return {
+    x,
+    y,
+    width: Math.max(0, Math.min(width, box.x + box.width) - x),
+    height: Math.max(0, Math.min(height, box.y + box.height) - y),
+  };
+}
+
+const detectedProduct = (o: DetectedObject): DetectedProduct => ({
+  box: { x: o.box.x, y: o.box.y, width: o.box.width, height: o.box.height },
+  score: o.score,
+  category: o.category,
+});
+
 /** The mean of vectors, normalised: the direction they share. */
 function meanDirection(vectors: readonly ArrayLike<number>[]): Float32Array {
   const sum = new Float64Array(vectors[0]?.length ?? 0);
@@ -103,16 +213,18 @@ function meanDirection(vectors: readonly ArrayLike<number>[]): Float32Array {
 }
 
 /**
- * similarProducts and matchImages: a query vector (from a photo through the serving model, or
- * from stored vectors), one pgvector query that also hydrates the hits, and verdicts. Every
- * search runs on the merchant's serving model as one cache entry says it is: one model per
- * answer, named in the answer.
+ * similarProducts, detectProducts and matchImages: a query vector (from a photo through the
+ * serving model, from the main product a detector finds in it, or from stored vectors), one
+ * pgvector query that also hydrates the hits, and verdicts. Every search runs on the merchant's
+ * serving model as one cache entry says it is: one model per answer, named in the answer.
  */
 export class SearchService {
   constructor(
     private readonly db: Db,
     private readonly registry: ModelRegistry,
     private readonly settings: SettingsService,
+    /** Finds the products in a photo; null: detection is off (whole photos are searched). */
+    private readonly detector: Detector | null = null,
   ) {}
 
   /**
@@ -122,6 +234,9 @@ export class SearchService {
    * settle. A caller's memo (SearchOptions) also keeps the settled ones for its unit of work.
    */
   private readonly inFlight: EmbeddingMemo = new Map();
+
+  /** Detections being computed now, by detector and content hash (shared like embeddings). */
+  private readonly detecting: DetectionMemo = new Map();
 
   private embed(
     model: string,
@@ -140,6 +255,31 @@ export class SearchService {
     }
     memo?.set(key, pending);
     return pending;
+  }
+
+  /** One detection per photo and request (and across concurrent requests of the same photo). */
+  private detect(
+    detector: Detector,
+    bytes: Uint8Array,
+    sha256: string,
+    memo: DetectionMemo | undefined,
+  ): Promise<DetectionResult> {
+    const key = `${detector.info.key}:${sha256}`;
+    let pending = memo?.get(key) ?? this.detecting.get(key);
+    if (!pending) {
+      pending = detector.detect(bytes);
+      this.detecting.set(key, pending);
+      const forget = () => this.detecting.delete(key);
+      pending.then(forget, forget);
+    }
+    memo?.set(key, pending);
+    return pending;
+  }
+
+  /** The confident objects of a detection, highest score first. */
+  private confident(detector: Detector, detection: DetectionResult): DetectedObject[] {
+    const { minScore } = detector.info.decode;
+    return detection.objects.filter((o) => o.score >= minScore).sort((a, b) => b.score - a.score);
   }
 
   async similarProducts(
@@ -169,24 +309,129 @@ export class SearchService {
     checkThreshold(metric, threshold, 'threshold');
     const filter = toDbFilter(args.filter);
     if (source.region) checkRegion(source.region);
-
-    const { vector, sha256, exclude } = await this.queryVector(
-      merchantId,
+    const query = { merchantId, model, metric, first, threshold, matchThreshold, filter };
+    const timings: SearchTimings = { detectMs: 0, embedMs: 0, searchMs: 0 };
+    const result = (
+      hits: SimilarProduct[],
+      photo: Pick<SimilarProductsResult, 'searchedBox' | 'searchedDetection' | 'objects'>,
+    ): SimilarProductsResult => ({
+      hits,
+      metric,
+      threshold,
+      matchThreshold,
       model,
-      source,
-      options.memo,
-    );
+      tookMs: performance.now() - started,
+      timings,
+      ...photo,
+    });
+
+    if (source.image == null) {
+      const { vector, exclude } = await this.storedVector(merchantId, model, source);
+      const searching = performance.now();
+      const hits = await this.nearest(query, vector, null, exclude);
+      timings.searchMs = performance.now() - searching;
+      return result(hits, { searchedBox: null, searchedDetection: null, objects: [] });
+    }
+
+    // A photo: detect first when the main search or the objects need it (once per request).
+    const bytes = source.image;
+    const sha256 = sha256Hex(bytes);
+    const detector = source.detect === false ? null : this.detector;
+    const detectMain = detector !== null && !source.region;
+    const wantObjects = detector !== null && options.objects === true;
+    let found: DetectedObject[] = [];
+    let size: { width: number; height: number } | null = null;
+    if (detector && (detectMain || wantObjects)) {
+      const detecting = performance.now();
+      const detection = await this.detect(detector, bytes, sha256, options.detections);
+      timings.detectMs = performance.now() - detecting;
+      found = this.confident(detector, detection);
+      size = detection.image;
+    }
+    const main = detectMain ? (found[0] ?? null) : null;
+    const grow = (box: Region) =>
+      growBox(box, size?.width ?? 0, size?.height ?? 0, DETECTION_MARGIN);
+    const region = main ? grow(main.box) : (source.region ?? null);
+
+    // The objects start now, beside the main search; an object whose grown box is the main
+    // region shares its embedding (same key).
+    const objects = wantObjects
+      ? found.slice(0, MAX_OBJECT_SEARCHES).map(async (o): Promise<DetectedProductHits> => {
+          const { vector } = await this.embed(model, bytes, sha256, grow(o.box), options.memo);
+          return { ...detectedProduct(o), hits: await this.nearest(query, vector, sha256, []) };
+        })
+      : [];
+    // Settle the objects even when the main search fails (no unhandled rejection).
+    const allObjects = Promise.all(objects);
+    allObjects.catch(() => undefined);
+
+    const embedding = performance.now();
+    const { vector, image } = await this.embed(model, bytes, sha256, region, options.memo);
+    timings.embedMs = performance.now() - embedding;
+    const searching = performance.now();
+    const hits = await this.nearest(query, vector, sha256, []);
+    timings.searchMs = performance.now() - searching;
+    return result(hits, {
+      searchedBox: region
+        ? clampBox(region, image.width, image.height)
+        : { x: 0, y: 0, width: image.width, height: image.height },
+      searchedDetection: main ? detectedProduct(main) : null,
+      objects: await allObjects,
+    });
+  }
+
+  /** The products in a photo, by the configured detector: boxes only, no search. */
+  async detectProducts(
+    _merchantId: string,
+    image: Uint8Array,
+    options: Pick<SearchOptions, 'detections'> = {},
+  ): Promise<ProductDetection> {
+    const started = performance.now();
+    const detector = this.detector;
+    if (!detector) {
+      throw new CoreError(
+        CoreErrorCode.BAD_USER_INPUT,
+        'product detection is disabled on this server (it runs without a detector)',
+        { reason: 'DETECTION_DISABLED' },
+      );
+    }
+    const detection = await this.detect(detector, image, sha256Hex(image), options.detections);
+    return {
+      width: detection.image.width,
+      height: detection.image.height,
+      model: detector.info.key,
+      objects: this.confident(detector, detection).map(detectedProduct),
+      tookMs: performance.now() - started,
+    };
+  }
+
+  /** One nearest-products query with its verdicts. */
+  private async nearest(
+    q: {
+      merchantId: string;
+      model: string;
+      metric: Metric;
+      first: number;
+      threshold: number;
+      matchThreshold: number;
+      filter: ReturnType<typeof toDbFilter>;
+    },
+    vector: ArrayLike<number>,
+    sha256: string | null,
+    exclude: string[],
+  ): Promise<SimilarProduct[]> {
+    const { metric, threshold, matchThreshold } = q;
     const hits = await this.db.embeddings.nearestProducts({
-      merchantId,
-      modelId: model,
+      merchantId: q.merchantId,
+      modelId: q.model,
       vector,
       metric,
-      k: first,
+      k: q.first,
       threshold,
-      ...(filter ? { filter } : {}),
+      ...(q.filter ? { filter: q.filter } : {}),
       ...(exclude.length > 0 ? { excludeProductIds: exclude } : {}),
     });
-    const result = hits.flatMap((hit) => {
+    return hits.flatMap((hit) => {
       // nearestProducts() has applied the threshold; verdict() is the one place that names it.
       const v = verdict({
         metric,
@@ -208,32 +453,18 @@ export class SearchService {
           ]
         : [];
     });
-    return {
-      hits: result,
-      metric,
-      threshold,
-      matchThreshold,
-      model,
-      tookMs: performance.now() - started,
-    };
   }
 
-  /** The query vector of a source, the bytes' hash (for EXACT), and products to leave out. */
-  private async queryVector(
+  /** The query vector of a stored source (an image, or products to leave out). */
+  private async storedVector(
     merchantId: string,
     model: string,
     source: QuerySource,
-    memo: EmbeddingMemo | undefined,
-  ): Promise<{ vector: ArrayLike<number>; sha256: string | null; exclude: string[] }> {
-    if (source.image != null) {
-      const sha256 = sha256Hex(source.image);
-      const { vector } = await this.embed(model, source.image, sha256, source.region, memo);
-      return { vector, sha256, exclude: [] };
-    }
+  ): Promise<{ vector: ArrayLike<number>; exclude: string[] }> {
     if (source.imageId != null) {
       const vector = await this.db.embeddings.get(merchantId, model, source.imageId);
       if (!vector) throw notFound(`image ${source.imageId} (with a vector of model ${model})`);
-      return { vector, sha256: null, exclude: [] };
+      return { vector, exclude: [] };
     }
     const ids = [...new Set(source.productIds ?? [])];
     if (ids.length === 0) throw badInput('productIds needs at least one product id', 'productIds');
@@ -247,7 +478,7 @@ export class SearchService {
     }
     // Each product counts once however many photos it has: average within, then across.
     const vector = meanDirection(ids.map((id) => meanDirection(byProduct.get(id) ?? [])));
-    return { vector, sha256: null, exclude: ids };
+    return { vector, exclude: ids };
   }
 
   /** Do two images show the same product? */

@@ -23,8 +23,11 @@ export interface TestCore {
   db: Db;
   merchantId: string;
   dataDir: string;
-  /** Another core over the same database and files, as a restarted process would open. */
-  reopen(options?: Partial<Omit<CoreOptions, 'db' | 'models' | 'dataDir'>>): Promise<Core>;
+  /**
+   * Another core over the same database and files, as a restarted process would open (with
+   * the same models unless given others).
+   */
+  reopen(options?: Partial<Omit<CoreOptions, 'db' | 'dataDir'>>): Promise<Core>;
   stop(): Promise<void>;
 }
 

@@ -100,6 +100,11 @@ describe.each(testEngines())('upgrading a database of the previous version ($nam
       ['fashion-resnet-v1', 'ACTIVE'],
       ['other-v1', 'READY'],
     ]);
+    // No existing row asks to switch models when a re-index completes.
+    expect((await t.db.merchantModels.list(ids.b)).map((m) => m.activateWhenReady)).toEqual([
+      false,
+      false,
+    ]);
     // A merchant without vectors gets the model the old version ran as ACTIVE.
     expect((await t.db.merchantModels.active(ids.empty))?.modelId).toBe('fashion-resnet-v1');
     expect((await t.db.merchantModels.coverage(ids.b)).get('other-v1')).toMatchObject({

@@ -159,6 +159,52 @@ describe.each(testEngines())('models per merchant, transactions, round trips ($n
     ]);
   });
 
+  it('keeps the intent to switch when a re-index completes; finishing, activating or retiring clears it', async () => {
+    const OTHER = 'tiny-other-v1';
+    await t.db.models.register(OTHER, SMALL_DIMS);
+    const started = await t.db.merchantModels.startReindex(merchantId, OTHER, {
+      activateWhenReady: true,
+    });
+    expect(started).toMatchObject({ status: 'BACKFILLING', activateWhenReady: true });
+    expect(
+      (await t.db.merchantModels.withStatus(['BACKFILLING'])).map((r) => [r.modelId, r.status]),
+    ).toEqual([[OTHER, 'BACKFILLING']]);
+    expect((await t.db.merchantModels.withStatus(['ACTIVE'])).map((r) => r.modelId)).toEqual([
+      MODEL,
+    ]);
+    // The serving model never carries it: it serves already.
+    expect(
+      await t.db.merchantModels.startReindex(merchantId, MODEL, { activateWhenReady: true }),
+    ).toMatchObject({ status: 'ACTIVE', activateWhenReady: false });
+    expect(await t.db.merchantModels.claimReindex(merchantId, MODEL, 'a', 60_000)).toBe(true);
+    expect(await t.db.merchantModels.finishReindex(merchantId, MODEL, 'a')).toBe(true);
+    expect(await t.db.merchantModels.claimReindex(merchantId, OTHER, 'a', 60_000)).toBe(true);
+    expect(await t.db.merchantModels.finishReindex(merchantId, OTHER, 'a')).toBe(true);
+    expect(await t.db.merchantModels.get(merchantId, OTHER)).toMatchObject({
+      status: 'READY',
+      activateWhenReady: false,
+    });
+    await t.db.merchantModels.startReindex(merchantId, OTHER, { activateWhenReady: true });
+    expect((await t.db.merchantModels.get(merchantId, OTHER))?.activateWhenReady).toBe(true);
+    expect(await t.db.merchantModels.activate(merchantId, OTHER)).toBe(MODEL);
+    expect(await t.db.merchantModels.get(merchantId, OTHER)).toMatchObject({
+      status: 'ACTIVE',
+      activateWhenReady: false,
+    });
+    expect(await t.db.merchantModels.activate(merchantId, MODEL)).toBe(OTHER);
+    await t.db.merchantModels.startReindex(merchantId, OTHER, { activateWhenReady: true });
+    expect(await t.db.merchantModels.retire(merchantId, OTHER)).toMatchObject({
+      status: 'RETIRED',
+      activateWhenReady: false,
+    });
+    // Restarted without the intent, a re-index does not keep an earlier one.
+    await t.db.merchantModels.startReindex(merchantId, OTHER, { activateWhenReady: true });
+    expect((await t.db.merchantModels.startReindex(merchantId, OTHER)).activateWhenReady).toBe(
+      false,
+    );
+    await t.db.merchantModels.retire(merchantId, OTHER);
+  });
+
   it('retires a model that does not serve, never the ACTIVE one', async () => {
     await expect(t.db.merchantModels.retire(merchantId, MODEL)).rejects.toBeInstanceOf(
       ConflictError,

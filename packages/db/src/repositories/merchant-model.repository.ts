@@ -20,6 +20,12 @@ export interface MerchantModelRecord {
   /** Who runs the backfill now, while its lease lasts. */
   reindexLeaseOwner: string | null;
   reindexLeaseUntil: Date | null;
+  /**
+   * Switch to this model when its re-index completes with every image covered (startReindex's
+   * `activateWhenReady`, the automatic upgrade). Cleared when the re-index finishes either way,
+   * and whenever the model is activated or retired.
+   */
+  activateWhenReady: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -158,6 +164,15 @@ export class MerchantModelRepository {
     return this.prisma.merchantModel.count({ where: { modelId, status: { not: 'RETIRED' } } });
   }
 
+  /** Rows of every merchant in one of `statuses`, oldest first (start-up: models still in use). */
+  async withStatus(statuses: readonly MerchantModelStatus[]): Promise<MerchantModelRecord[]> {
+    const rows = await this.prisma.merchantModel.findMany({
+      where: { status: { in: [...statuses] } },
+      orderBy: [{ createdAt: 'asc' }, { merchantId: 'asc' }, { modelId: 'asc' }],
+    });
+    return rows.map(toRecord);
+  }
+
   /**
    * Make `modelId` the merchant's ACTIVE model when it has none (a new merchant, a fresh
    * database). Returns the merchant's active model afterwards, whichever it is.
@@ -186,9 +201,14 @@ export class MerchantModelRepository {
   /**
    * Ask for a re-index: the model becomes BACKFILLING (an ACTIVE one stays ACTIVE, filling its
    * gaps), its earlier failures are forgotten so they are tried again, and any lease is
-   * dropped so a runner can claim it at once.
+   * dropped so a runner can claim it at once. `activateWhenReady` records the intent to switch
+   * to it when the re-index completes (never on the ACTIVE model: it serves already).
    */
-  async startReindex(merchantId: string, modelId: string): Promise<MerchantModelRecord> {
+  async startReindex(
+    merchantId: string,
+    modelId: string,
+    { activateWhenReady = false }: { activateWhenReady?: boolean } = {},
+  ): Promise<MerchantModelRecord> {
     assertIds(merchantId, modelId);
     await this.prisma.imageEmbeddingFailure.deleteMany({ where: { merchantId, modelId } });
     const existing = await this.get(merchantId, modelId);
@@ -197,6 +217,7 @@ export class MerchantModelRepository {
       reindexFinishedAt: null,
       reindexLeaseOwner: null,
       reindexLeaseUntil: null,
+      activateWhenReady: activateWhenReady && existing?.status !== 'ACTIVE',
     };
     const row = await this.prisma.merchantModel.upsert({
       where: { merchantId_modelId: { merchantId, modelId } },
@@ -243,7 +264,9 @@ export class MerchantModelRepository {
 
   /**
    * The backfill found nothing left to embed: the re-index is finished and a BACKFILLING model
-   * becomes READY. Only the lease holder finishes; false when it no longer holds the lease.
+   * becomes READY. Only the lease holder finishes; false when it no longer holds the lease. Its
+   * `activateWhenReady` is cleared: read it first, in the db.transaction that also makes the
+   * switch it asks for.
    */
   async finishReindex(merchantId: string, modelId: string, owner: string): Promise<boolean> {
     assertIds(merchantId, modelId);
@@ -251,7 +274,8 @@ export class MerchantModelRepository {
       UPDATE merchant_models
          SET reindex_finished_at = now(),
              status = CASE WHEN status = 'BACKFILLING' THEN 'READY'::"MerchantModelStatus" ELSE status END,
-             reindex_lease_owner = NULL, reindex_lease_until = NULL, updated_at = now()
+             reindex_lease_owner = NULL, reindex_lease_until = NULL, activate_when_ready = false,
+             updated_at = now()
        WHERE merchant_id = ${merchantId}::uuid AND model_id = ${modelId}
          AND reindex_lease_owner = ${owner} AND reindex_finished_at IS NULL`;
     return finished > 0;
@@ -318,7 +342,7 @@ export class MerchantModelRepository {
     }
     await this.prisma.merchantModel.update({
       where: { merchantId_modelId: { merchantId, modelId } },
-      data: { status: 'ACTIVE', activatedAt: new Date() },
+      data: { status: 'ACTIVE', activatedAt: new Date(), activateWhenReady: false },
     });
     return previous?.modelId ?? null;
   }
@@ -345,6 +369,7 @@ export class MerchantModelRepository {
             : current.reindexFinishedAt,
         reindexLeaseOwner: null,
         reindexLeaseUntil: null,
+        activateWhenReady: false,
       },
     });
     return toRecord(row);
