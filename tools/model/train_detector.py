@@ -479,7 +479,12 @@ def write_parity(out: Path, model, va_im, min_score) -> None:
         dets = decode(p, wh, off, min_score=min_score)
         ref.append({"file": name, "objects": [{"box": [round(v, 3) for v in d["box"]], "score": round(d["score"], 5),
                                                "class": d["class"]} for d in dets],
-                    "heatmapMax": round(float(p.max()), 5), "heatmapSum": round(float(p.sum()), 4)})
+                    "heatmapMax": round(float(p.max()), 5),
+                    # Every peak that could matter (>= 0.05, far below minScore): cell and score.
+                    # Not the sum of all peaks: cells of equal value near 0 are peaks in one
+                    # runtime and not the other (a tie in the 3x3 max), which decides nothing.
+                    "peaks": [[int(c), int(y), int(x), round(float(p[c, y, x]), 5)]
+                              for c, y, x in zip(*np.nonzero(p >= 0.05))]})
     (out / "reference.json").write_text(json.dumps({"size": SIZE, "scenes": ref}, indent=1) + "\n")
 
 

@@ -21,7 +21,7 @@ interface Reference {
     file: string;
     objects: { box: [number, number, number, number]; score: number; class: number }[];
     heatmapMax: number;
-    heatmapSum: number;
+    peaks: [number, number, number, number][];
   }[];
 }
 
@@ -34,50 +34,20 @@ const reference = JSON.parse(
 const SCORE_TOLERANCE = 1e-3;
 const BOX_TOLERANCE = 0.5;
 
-/**
- * The sum of a heatmap's peaks, with what may honestly differ from PyTorch's. The graph keeps a
- * cell when it equals the maximum of its 3x3 neighbourhood, so two neighbouring cells that are
- * exactly equal are both kept; two runtimes round differently, and a pair one of them finds
- * equal the other may tell apart (seen on the placeholder: a flat heatmap of ~0.1 values).
- * `tied`: half the values of cells ORT kept beside an equal neighbour (one of each pair may be
- * missing in PyTorch's sum); `peaks`: every kept value (one of them may be a pair PyTorch kept
- * twice).
- */
-function heatmapSum(heatmap: Float32Array, grid: number) {
-  let total = 0;
-  let tied = 0;
-  const peaks: number[] = [];
+/** The reference's peaks start at 0.05, far below any decoding threshold: cells of equal value
+ * near 0 can be peaks in one runtime and not in the other (a tie in the graph's 3x3 max), and
+ * decide nothing. Every peak that could matter must be the same cell with the same score. */
+const PEAK_FLOOR = 0.05;
+
+function peaksOf(heatmap: Float32Array, grid: number): [number, number, number, number][] {
   const cells = grid * grid;
+  const out: [number, number, number, number][] = [];
   for (let k = 0; k < heatmap.length; k++) {
     const v = heatmap[k]!;
-    if (v <= 0) continue;
-    total += v;
-    peaks.push(v);
-    const base = k - (k % cells);
-    const y = Math.floor((k % cells) / grid);
-    const x = k % grid;
-    let equal = false;
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
-        const yy = y + dy;
-        const xx = x + dx;
-        if ((dx || dy) && yy >= 0 && xx >= 0 && yy < grid && xx < grid)
-          equal ||= heatmap[base + yy * grid + xx] === v;
-      }
-    }
-    if (equal) tied += v / 2;
+    if (v >= PEAK_FLOOR)
+      out.push([Math.floor(k / cells), Math.floor((k % cells) / grid), k % grid, v]);
   }
-  return { total, tied, peaks };
-}
-
-/** Float32 summation over ~10k cells and the reference's 4 decimals: 1e-4 + 1e-5 relative,
- * far below any shift of the input normalisation; beyond it only tie flips (above), each
- * worth one exact cell value. */
-function sumAgrees({ total, tied, peaks }: ReturnType<typeof heatmapSum>, ref: number): boolean {
-  const tol = 1e-4 + 1e-5 * Math.abs(ref);
-  const diff = total - ref;
-  if (diff >= -tol && diff <= tied + tol) return true;
-  return peaks.some((v) => Math.abs(diff + v) <= tol + tied);
+  return out;
 }
 
 describe('detector parity with the PyTorch reference', () => {
@@ -131,10 +101,14 @@ describe('detector parity with the PyTorch reference', () => {
     let max = -Infinity;
     for (const v of outputs.heatmap) max = Math.max(max, v);
     expect(Math.abs(max - scene.heatmapMax)).toBeLessThanOrEqual(SCORE_TOLERANCE);
-    const sum = heatmapSum(outputs.heatmap, manifest.input.size / manifest.output.stride);
-    expect(
-      sumAgrees(sum, scene.heatmapSum),
-      JSON.stringify({ ...sum, ref: scene.heatmapSum }),
-    ).toBe(true);
+    const peaks = peaksOf(outputs.heatmap, manifest.input.size / manifest.output.stride);
+    // A peak within the tolerance of the floor may sit on either side of it in the other runtime.
+    const clear = (p: number[]) => Math.abs(p[3]! - PEAK_FLOOR) > SCORE_TOLERANCE;
+    const want = scene.peaks.filter(clear);
+    const got = peaks.filter(clear);
+    expect(got.map((p) => p.slice(0, 3))).toEqual(want.map((p) => p.slice(0, 3)));
+    got.forEach((p, i) => {
+      expect(Math.abs(p[3]! - want[i]![3]!)).toBeLessThanOrEqual(SCORE_TOLERANCE);
+    });
   });
 });
