@@ -58,6 +58,14 @@ export class MatchImagesArgs {
 
   @Field(() => Float, { nullable: true, description: "Default: the merchant's match threshold." })
   threshold?: number | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: true,
+    description:
+      'Compare the main detected product of each image (boxA, boxB say which part); false, or no product found: the whole images.',
+  })
+  detect?: boolean | null;
 }
 
 @ArgsType()

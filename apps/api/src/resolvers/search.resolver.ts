@@ -92,8 +92,12 @@ export class SearchResolver {
       ctx.principal.merchantId,
       await this.readOnce(ctx, a, 'a'),
       await this.readOnce(ctx, b, 'b'),
-      { metric: args.metric ? metricOf[args.metric] : null, threshold: args.threshold ?? null },
-      { memo: ctx.embeddings },
+      {
+        metric: args.metric ? metricOf[args.metric] : null,
+        threshold: args.threshold ?? null,
+        detect: args.detect ?? true,
+      },
+      { memo: ctx.embeddings, detections: ctx.detections },
     );
     return {
       ...m,

@@ -164,4 +164,18 @@ export class ImageMatch {
 
   @Field(() => String, { description: 'The embedding model that compared the two images.' })
   model!: string;
+
+  @Field(() => ImageBox, {
+    nullable: true,
+    description:
+      "The part of image a compared: its main product's box (grown by a margin); null: the whole image.",
+  })
+  boxA!: ImageBox | null;
+
+  @Field(() => ImageBox, {
+    nullable: true,
+    description:
+      "The part of image b compared: its main product's box (grown by a margin); null: the whole image.",
+  })
+  boxB!: ImageBox | null;
 }

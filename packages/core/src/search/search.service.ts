@@ -85,6 +85,9 @@ export interface SearchOptions {
 export interface MatchImagesArgs {
   metric?: Metric | null;
   threshold?: number | null;
+  /** Compare the main detected product of each image (default true, when the server has a
+   * detector); false: the whole images. */
+  detect?: boolean | null;
 }
 
 export interface SimilarProduct {
@@ -161,6 +164,10 @@ export interface ImageMatch {
   metric: Metric;
   threshold: number;
   model: string;
+  /** The part of each image that was compared: its main detected product's box grown by
+   * DETECTION_MARGIN; null: the whole image (detection off, or no product found). */
+  boxA: Region | null;
+  boxB: Region | null;
 }
 
 function checkThreshold(metric: Metric, value: number, field: string): void {
@@ -494,9 +501,21 @@ export class SearchService {
     const threshold = args.threshold ?? defaults.matchThreshold;
     checkThreshold(metric, threshold, 'threshold');
     const [shaA, shaB] = [sha256Hex(a), sha256Hex(b)];
+    // Each image is compared by its main product, as a search would see it: a shopper's photo
+    // of a shoe on a table against a catalog shot of the shoe, not the table.
+    const detector = args.detect === false ? null : this.detector;
+    const mainBox = async (bytes: Uint8Array, sha256: string): Promise<Region | null> => {
+      if (!detector) return null;
+      const detection = await this.detect(detector, bytes, sha256, options.detections);
+      const main = this.confident(detector, detection)[0];
+      return main
+        ? growBox(main.box, detection.image.width, detection.image.height, DETECTION_MARGIN)
+        : null;
+    };
+    const [boxA, boxB] = await Promise.all([mainBox(a, shaA), mainBox(b, shaB)]);
     const [ea, eb] = await Promise.all([
-      this.embed(model, a, shaA, null, options.memo),
-      this.embed(model, b, shaB, null, options.memo),
+      this.embed(model, a, shaA, boxA, options.memo),
+      this.embed(model, b, shaB, boxB, options.memo),
     ]);
     const similarity = measure(metric, ea.vector, eb.vector);
     const isMatch = passesThreshold(metric, similarity, threshold);
@@ -512,6 +531,6 @@ export class SearchService {
       searchThreshold,
       matchThreshold: threshold,
     });
-    return { ...similarity, isMatch, verdict: v, metric, threshold, model };
+    return { ...similarity, isMatch, verdict: v, metric, threshold, model, boxA, boxB };
   }
 }
