@@ -6,13 +6,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   COLOURS,
+  DETECTION_MARGIN,
+  FASHION_CATEGORIES,
+  growBox,
   readFashionSample,
   renderCatalogImage,
+  renderScenePhoto,
   renderShopperPhoto,
+  type ScenePhoto,
 } from '@lookalike/core';
 import { GraphQLClient } from '@lookalike/sdk';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DETECTION_MARGIN as ADMIN_DETECTION_MARGIN } from '../lib/detection';
 import { REPO_ROOT, startStack, type Stack } from '../testing/stack';
 
 // The few lines that run in the page (page.evaluate) see these browser globals. This file
@@ -105,6 +111,80 @@ describe.runIf(haveChromium || process.env.CI)(
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(/\/catalog$/);
     };
+    /** Demo products side by side on a grained table, each in its catalog colour. */
+    const scenePhoto = async (externalIds: string[], seed: number): Promise<ScenePhoto> => {
+      const sample = await readFashionSample();
+      const items = [];
+      for (const externalId of externalIds) {
+        const { data } = await stack.client.query<{
+          productByExternalId: { labels: { color: string } };
+        }>(`query ($id: String!) { productByExternalId(externalId: $id) { labels } }`, {
+          id: externalId,
+        });
+        const colour = COLOURS.find((c) => c.name === data?.productByExternalId.labels.color);
+        items.push({
+          pixels: sample.images[Number(externalId.slice(-5)) - 1] as Uint8Array,
+          colour: colour as (typeof COLOURS)[number],
+        });
+      }
+      return renderScenePhoto(items, seed);
+    };
+    interface Box {
+      x: number;
+      y: number;
+      width: number;
+      height: number;
+    }
+    interface ApiPhotoAnswer {
+      searchedBox: Box;
+      searchedDetection: { box: Box; score: number; category: string | null } | null;
+      objects: {
+        box: Box;
+        score: number;
+        category: string | null;
+        hits: { product: { externalId: string } }[];
+      }[];
+    }
+    /** What the API itself answers for a photo (cosine, loosest threshold, `first` per box). */
+    const apiAnswer = async (photo: Uint8Array, first: number): Promise<ApiPhotoAnswer> => {
+      const res = await stack.client.upload<{ similarProducts: ApiPhotoAnswer }>(
+        `query ($image: Upload!, $first: Int) {
+          similarProducts(image: $image, first: $first, metric: COSINE, threshold: -1) {
+            searchedBox { x y width height }
+            searchedDetection { box { x y width height } score category }
+            objects { box { x y width height } score category hits { product { externalId } } }
+          }
+        }`,
+        { first },
+        { image: { bytes: photo, type: 'image/jpeg', name: 'scene.jpg' } },
+      );
+      expect(res.errors).toBeUndefined();
+      return res.data?.similarProducts as ApiPhotoAnswer;
+    };
+    const boxKey = (b: Box) => `${b.x},${b.y},${b.width},${b.height}`;
+    const label = (o: { category: string | null; score: number }) =>
+      `${o.category ?? 'Product'} ${o.score.toFixed(2)}`;
+    /** An attribute of every element `selector` finds, in order. */
+    const attributes = async (selector: string, name: string) =>
+      Promise.all((await page.locator(selector).all()).map((e) => e.getAttribute(name)));
+    /** The results' externalIds as shown, in order. */
+    const shownHits = () => attributes('.hit', 'data-external-id');
+    /** The box drawn as searched (aria-pressed), by its data-box. */
+    const pressedBox = () => page.locator('.det-box[aria-pressed="true"]').getAttribute('data-box');
+    /** Uploads a photo into the playground and waits for its results and boxes. */
+    const searchPhoto = async (name: string, photo: Buffer) => {
+      await page.goto(url('/search'));
+      await ready('.dropzone');
+      await page
+        .getByTestId('file-input')
+        .first()
+        .setInputFiles({ name, mimeType: 'image/jpeg', buffer: photo });
+      await page.getByTestId('result-summary').waitFor();
+      await page.getByTestId('searched-legend').waitFor();
+    };
+    /** Set when the bundled detector drew boxes on a photo: detection.png then shows them. */
+    let realDetectionShot = false;
+
     const shot = async (name: string, fullPage = false) => {
       await page.mouse.move(0, 0); // no hover highlight in the picture
       await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
@@ -402,6 +482,8 @@ describe.runIf(haveChromium || process.env.CI)(
 
     it('draws a region on the photo and searches only that part', async () => {
       const photo = page.locator('.query-image');
+      // Filling the thresholds above scrolled the page; the mouse works in the viewport.
+      await photo.scrollIntoViewIfNeeded();
       const box = await photo.boundingBox();
       if (!box) throw new Error('the query photo is not on screen');
       const searched = page.waitForRequest((r) => r.url().endsWith('/api/search'));
@@ -494,6 +576,132 @@ describe.runIf(haveChromium || process.env.CI)(
       await page.getByRole('button', { name: "Back to the photo's results" }).click();
       await poll(() => page.getByTestId('like-of').count()).toBe(0);
       await page.getByTestId('result-summary').waitFor();
+    });
+
+    it('detection: the bundled detector on a photo of two products on a table; the page draws what the API found', async () => {
+      const scene = await scenePhoto(['DEMO-00001', 'DEMO-00002'], 101);
+      const expected = await apiAnswer(scene.photo, 4);
+      await searchPhoto('table.jpg', scene.photo);
+      const drawn = await attributes('.det-box', 'data-box');
+      // However many the current model finds: exactly those, where the API says.
+      expect(drawn).toEqual(expected.objects.map((o) => boxKey(o.box)));
+      const legend = await page.getByTestId('searched-legend').textContent();
+      console.log(
+        `the bundled detector found ${expected.objects.length} products in the table photo: ${expected.objects.map(label).join(', ') || 'none'}`,
+      );
+      if (!expected.searchedDetection) {
+        expect(legend).toContain('Searched the whole photo (no product detected)');
+        expect(await page.getByTestId('searched-box').count()).toBe(0);
+        return;
+      }
+      expect(legend).toContain(`Searched: ${label(expected.searchedDetection)}`);
+      expect(await pressedBox()).toBe(boxKey(expected.searchedDetection.box));
+      expect(await page.getByTestId('searched-box').count()).toBe(1);
+      expect(await page.getByTestId('object-hits').count()).toBe(expected.objects.length);
+      await page.evaluate(() => {
+        window.scrollTo(0, 0);
+      });
+      await imagesLoaded();
+      await shot('detection');
+      realDetectionShot = true;
+      if (expected.objects.length < 2) return;
+
+      // Another box: it is searched and highlighted, and its results are its object's.
+      const other = expected.objects.findIndex(
+        (o) => boxKey(o.box) !== boxKey(expected.searchedDetection?.box as Box),
+      );
+      const target = expected.objects[other] as ApiPhotoAnswer['objects'][number];
+      await page.locator(`.det-box[data-box="${boxKey(target.box)}"]`).click();
+      await poll(pressedBox).toBe(boxKey(target.box));
+      await page.getByTestId('result-summary').waitFor();
+      expect(await page.getByTestId('searched-legend').textContent()).toContain(
+        `Searched: ${label(target)}`,
+      );
+      expect((await shownHits()).slice(0, target.hits.length)).toEqual(
+        target.hits.map((h) => h.product.externalId),
+      );
+    });
+
+    it('detection: boxes are buttons; a click or Enter searches that product and highlights it', async () => {
+      // The boxes the products really have in this photo, given to the API by script (the real
+      // detector still runs): the right one is the main product, though it is listed second.
+      const scene = await scenePhoto(['DEMO-00002', 'DEMO-00009'], 7);
+      const [left, right] = scene.boxes as [Box, Box];
+      stack.detector.script(scene.photo, [
+        { box: left, score: 0.62, classIndex: 2, category: FASHION_CATEGORIES[2] },
+        { box: right, score: 0.88, classIndex: 5, category: FASHION_CATEGORIES[5] },
+      ]);
+      const leftLabel = `${FASHION_CATEGORIES[2]} 0.62`;
+      const rightLabel = `${FASHION_CATEGORIES[5]} 0.88`;
+      const expected = await apiAnswer(scene.photo, 4);
+      expect(expected.objects.map((o) => boxKey(o.box))).toEqual([right, left].map(boxKey));
+      await searchPhoto('two.jpg', scene.photo);
+
+      expect(await page.locator('.det-box').count()).toBe(2);
+      expect(await page.getByTestId('searched-legend').textContent()).toContain(
+        `Searched: ${rightLabel}`,
+      );
+      expect(await pressedBox()).toBe(boxKey(right));
+      expect(
+        await page.getByRole('button', { name: `Search ${leftLabel}`, exact: false }).count(),
+      ).toBe(1);
+      // The dashed outline is what the API searched: the box grown by its margin.
+      const first = await shownHits();
+      expect(first.slice(0, 4)).toEqual(expected.objects[0]?.hits.map((h) => h.product.externalId));
+      // Each product's nearest few, under the photo.
+      const strip = page.getByTestId('object-hits');
+      expect(await strip.count()).toBe(2);
+      expect(
+        await attributes('[data-testid="object-hits"]:first-child a', 'data-external-id'),
+      ).toEqual(expected.objects[0]?.hits.map((h) => h.product.externalId));
+
+      // A click on the left box searches it: the region is the box grown as the API grows its
+      // pick (the dashboard's margin is the core's), and the boxes are not asked for again (the
+      // detector does not run: a region is searched as given).
+      expect(ADMIN_DETECTION_MARGIN).toBe(DETECTION_MARGIN);
+      const calls = stack.detector.calls;
+      await page.getByRole('button', { name: `Search ${leftLabel}`, exact: false }).click();
+      await poll(pressedBox).toBe(boxKey(left));
+      await page.getByTestId('result-summary').waitFor();
+      const grown = growBox(left, scene.width, scene.height, DETECTION_MARGIN);
+      expect(await page.locator('.query-image + details summary').textContent()).toBe(
+        `Region ${grown.width}×${grown.height} at ${grown.x},${grown.y}`,
+      );
+      expect(stack.detector.calls).toBe(calls);
+      expect(await page.getByTestId('searched-legend').textContent()).toContain(
+        `Searched: ${leftLabel}`,
+      );
+      expect(await page.locator('.det-box').count()).toBe(2);
+      const second = await shownHits();
+      expect(second).not.toEqual(first);
+      expect(second.slice(0, 4)).toEqual(
+        expected.objects[1]?.hits.map((h) => h.product.externalId),
+      );
+      if (!realDetectionShot) {
+        await page.evaluate(() => {
+          window.scrollTo(0, 0);
+        });
+        await imagesLoaded();
+        await shot('detection');
+      }
+
+      // By keyboard: the right box again, and the first results come back.
+      await page.getByRole('button', { name: `Search ${rightLabel}`, exact: false }).focus();
+      await page.keyboard.press('Enter');
+      await poll(pressedBox).toBe(boxKey(right));
+      await page.getByTestId('result-summary').waitFor();
+      await poll(shownHits).toEqual(first);
+
+      // Detection off: the whole photo, no boxes; on again: the boxes come back.
+      const toggle = page.getByLabel('Find the products in the photo and search the main one');
+      await toggle.uncheck();
+      await poll(() => page.getByTestId('searched-legend').textContent()).toContain(
+        'Searched the whole photo (detection off)',
+      );
+      expect(await page.locator('.det-box').count()).toBe(0);
+      await toggle.check();
+      await poll(() => page.locator('.det-box').count()).toBe(2);
+      expect(await pressedBox()).toBe(boxKey(right));
     });
 
     it('tuning studio: evaluates both metrics, picks a threshold, previews, saves, and the API has it', async () => {

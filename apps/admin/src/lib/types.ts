@@ -124,6 +124,38 @@ export interface Hit {
   verdict: MatchVerdict;
 }
 
+/** A box in a photo, in pixels of the photo as displayed (EXIF orientation applied). */
+export interface ImageBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A product the API's detector found in the query photo. */
+export interface DetectedProduct {
+  /** Tight, as the detector gives it. */
+  box: ImageBox;
+  /** The detector's confidence, in [0, 1]. */
+  score: number;
+  category: string | null;
+}
+
+/** A detected product with its own nearest products (a few, cosine, loosest threshold). */
+export interface DetectedProductHits extends DetectedProduct {
+  hits: Hit[];
+}
+
+/** What a photo search searched (similarProducts' searchedBox, searchedDetection, objects). */
+export interface PhotoSearch {
+  /** The part of the photo searched: the main product grown by a margin, the region, or all. */
+  searchedBox: ImageBox | null;
+  /** The detected product searched; null when the whole photo or a region was. */
+  searchedDetection: DetectedProduct | null;
+  /** Every detected product (highest score first); null when the search did not ask for them. */
+  objects: DetectedProductHits[] | null;
+}
+
 /**
  * One query (a photo, or stored products: "more like this") searched under both metrics at the
  * loosest thresholds: every hit up to the API's cap.
@@ -132,6 +164,8 @@ export interface SearchAnswer {
   model: string;
   tookMs: Record<SimilarityMetric, number>;
   hits: Record<SimilarityMetric, Hit[]>;
+  /** A photo search's boxes; absent for stored sources. */
+  photo?: PhotoSearch;
 }
 
 export interface PrPoint {

@@ -57,16 +57,30 @@ export const REMOVE_IMAGE = `mutation RemoveProductImage($id: ID!) { removeProdu
 const SIMILAR_FIELDS = `model tookMs
     hits { score distance verdict product { id externalId title category } image { sha256 } }`;
 
+const BOX = `x y width height`;
+
 /**
  * similarProducts under both metrics for one photo: one request, one upload, two aliased fields
- * (each still embeds the photo; the API reads the one upload twice).
+ * (the API detects and embeds the photo once per request and shares it). Detection (default
+ * on) picks the main product unless a region is given; the first field says what was searched.
+ * With $withObjects, a third, small search lists every detected product with its top
+ * $objectHits hits (its objects cost `first` hits per product, so they are not asked of the
+ * 100-hit fields).
  */
-export const SIMILAR_BOTH = `query SimilarBoth($image: Upload!, $first: Int, $cosine: Float, $euclidean: Float, $region: ImageRegion) {
-  cosine: similarProducts(image: $image, first: $first, metric: COSINE, threshold: $cosine, region: $region) {
+export const SIMILAR_BOTH = `query SimilarBoth($image: Upload!, $first: Int, $cosine: Float, $euclidean: Float, $region: ImageRegion, $detect: Boolean, $withObjects: Boolean!, $objectHits: Int) {
+  cosine: similarProducts(image: $image, first: $first, metric: COSINE, threshold: $cosine, region: $region, detect: $detect) {
+    ${SIMILAR_FIELDS}
+    searchedBox { ${BOX} }
+    searchedDetection { box { ${BOX} } score category }
+  }
+  euclidean: similarProducts(image: $image, first: $first, metric: EUCLIDEAN, threshold: $euclidean, region: $region, detect: $detect) {
     ${SIMILAR_FIELDS}
   }
-  euclidean: similarProducts(image: $image, first: $first, metric: EUCLIDEAN, threshold: $euclidean, region: $region) {
-    ${SIMILAR_FIELDS}
+  detected: similarProducts(image: $image, first: $objectHits, metric: COSINE, threshold: $cosine, region: $region, detect: $detect) @include(if: $withObjects) {
+    objects {
+      box { ${BOX} } score category
+      hits { score distance verdict product { id externalId title category } image { sha256 } }
+    }
   }
 }`;
 

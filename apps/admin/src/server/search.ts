@@ -1,19 +1,28 @@
 import 'server-only';
 import { LOOSEST, MAX_HITS } from '@/lib/thresholds';
-import type { Hit, MatchVerdict, SearchAnswer } from '@/lib/types';
+import type {
+  DetectedProduct,
+  Hit,
+  ImageBox,
+  MatchVerdict,
+  PhotoSearch,
+  SearchAnswer,
+} from '@/lib/types';
 import type { ApiClient } from './graphql';
 import { MORE_LIKE_BOTH, SIMILAR_BOTH, STORED_IMAGE_BOTH } from './queries';
+
+interface SimilarHit {
+  score: number;
+  distance: number;
+  verdict: MatchVerdict;
+  product: { id: string; externalId: string; title: string; category: string | null };
+  image: { sha256: string };
+}
 
 interface SimilarResult {
   model: string;
   tookMs: number;
-  hits: {
-    score: number;
-    distance: number;
-    verdict: MatchVerdict;
-    product: { id: string; externalId: string; title: string; category: string | null };
-    image: { sha256: string };
-  }[];
+  hits: SimilarHit[];
 }
 
 export interface Region {
@@ -23,7 +32,7 @@ export interface Region {
   height: number;
 }
 
-function toHits(result: SimilarResult): Hit[] {
+function toHits(result: { hits: SimilarHit[] }): Hit[] {
   return result.hits.map((h) => ({
     productId: h.product.id,
     externalId: h.product.externalId,
@@ -56,23 +65,62 @@ function toAnswer({ cosine, euclidean }: BothResults): SearchAnswer {
   };
 }
 
+/** How many hits each detected product shows under the photo. */
+export const OBJECT_HITS = 4;
+
+export interface PhotoSearchOptions {
+  /** Search only this part of the photo (no detection for the main search). */
+  region?: Region | null;
+  /** Detect the products in the photo (the API's default); false: the whole photo or region. */
+  detect?: boolean;
+  /** Also list every detected product with its top OBJECT_HITS hits. */
+  objects?: boolean;
+}
+
+interface PhotoResults extends BothResults {
+  cosine: SimilarResult & {
+    searchedBox: ImageBox | null;
+    searchedDetection: DetectedProduct | null;
+  };
+  detected?: { objects: (DetectedProduct & { hits: SimilarHit[] })[] };
+}
+
 /**
  * A photo searched under both metrics with the loosest thresholds and the API's maximum of
  * hits, so the browser can cut the lists at any threshold without uploading again. One request:
- * the photo is uploaded once and both aliased similarProducts fields read it.
+ * the photo is uploaded once and every aliased similarProducts field reads it. The answer says
+ * what was searched (the detected product, the region or the whole photo) and, when asked, lists
+ * every detected product.
  */
 export async function searchBothMetrics(
   api: ApiClient,
   file: File,
-  region?: Region,
+  { region = null, detect = true, objects = false }: PhotoSearchOptions = {},
 ): Promise<SearchAnswer> {
-  return toAnswer(
-    await api.upload<BothResults>(
-      SIMILAR_BOTH,
-      { ...LOOSEST_VARIABLES, ...(region ? { region } : {}) },
-      [{ variable: 'image', file, name: file.name || 'photo' }],
-    ),
+  const result = await api.upload<PhotoResults>(
+    SIMILAR_BOTH,
+    {
+      ...LOOSEST_VARIABLES,
+      ...(region ? { region } : {}),
+      detect,
+      withObjects: objects,
+      objectHits: OBJECT_HITS,
+    },
+    [{ variable: 'image', file, name: file.name || 'photo' }],
   );
+  const photo: PhotoSearch = {
+    searchedBox: result.cosine.searchedBox,
+    searchedDetection: result.cosine.searchedDetection,
+    objects: result.detected
+      ? result.detected.objects.map((o) => ({
+          box: o.box,
+          score: o.score,
+          category: o.category,
+          hits: toHits(o),
+        }))
+      : null,
+  };
+  return { ...toAnswer(result), photo };
 }
 
 /**

@@ -1,15 +1,21 @@
 // The whole product for browser tests: the real API in-process (embedded PGlite, both bundled
-// models, a temporary DATA_DIR, a small demo catalog) and the built dashboard as a child process
-// (`next start`) talking to it.
+// models, the bundled product detector, a temporary DATA_DIR, a small demo catalog) and the built
+// dashboard as a child process (`next start`) talking to it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer, type ApiConfig, type ApiServer } from '@lookalike/api';
-import { modelLocation, seedDemoCatalog } from '@lookalike/core';
+import {
+  loadDetector,
+  modelLocation,
+  seedDemoCatalog,
+  type DetectedObject,
+  type Detector,
+} from '@lookalike/core';
 import { createDb, IN_MEMORY, type Db } from '@lookalike/db';
-import { createEmbedder, type Embedder } from '@lookalike/inference';
+import { createEmbedder, sha256Hex, type Embedder } from '@lookalike/inference';
 import { GraphQLClient } from '@lookalike/sdk';
 
 export const ADMIN_DIR = path.resolve(import.meta.dirname, '..', '..');
@@ -67,6 +73,35 @@ function instrumented(embedder: Embedder, gate: ReindexGate, counts: { embeds: n
   };
 }
 
+/** The detector the API is given (createServer's `detector`; with `embedders` it is off otherwise). */
+export const DETECTOR = 'product-detector';
+
+/**
+ * The bundled detector, counted; for photos a test scripts, the boxes the test says are there
+ * (the real detector still runs on them: same decoding, same errors), so a test of what the
+ * dashboard does with boxes does not depend on how well the current model finds them.
+ */
+export class ScriptedDetector implements Detector {
+  calls = 0;
+  private readonly scripts = new Map<string, DetectedObject[]>();
+  constructor(private readonly inner: Detector) {}
+  get info() {
+    return this.inner.info;
+  }
+  script(photo: Uint8Array, objects: DetectedObject[]): void {
+    this.scripts.set(sha256Hex(photo), objects);
+  }
+  async detect(bytes: Uint8Array, options?: Parameters<Detector['detect']>[1]) {
+    this.calls++;
+    const real = await this.inner.detect(bytes, options);
+    const scripted = this.scripts.get(sha256Hex(bytes));
+    return scripted ? { ...real, objects: scripted } : real;
+  }
+  close(options?: Parameters<Detector['close']>[0]) {
+    return this.inner.close(options);
+  }
+}
+
 export interface Stack {
   api: ApiServer;
   apiUrl: string;
@@ -81,6 +116,8 @@ export interface Stack {
   adminLog: string[];
   /** Re-indexes (of any model) wait here while it holds. */
   reindexGate: ReindexGate;
+  /** The API's product detector (the bundled one; scriptable per photo). */
+  detector: ScriptedDetector;
   /** Images the API embedded one by one so far (uploads, photo searches), all models. */
   embedCalls(): number;
   stop(): Promise<void>;
@@ -154,6 +191,7 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
   const adminDataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-admin-'));
   let db: Db | undefined;
   const embedders: Embedder[] = [];
+  let detector: ScriptedDetector | undefined;
   const reindexGate = new ReindexGate();
   const counts = { embeds: 0 };
   let api: ApiServer | undefined;
@@ -169,6 +207,7 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
     reindexGate.open();
     await api?.close();
     for (const embedder of embedders) await embedder.close();
+    await detector?.close();
     await db?.close();
     await rm(apiDataDir, { recursive: true, force: true });
     await rm(adminDataDir, { recursive: true, force: true });
@@ -184,6 +223,8 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
           counts,
         ),
       );
+    // Given embedders, the API runs without a detector unless it is given one.
+    detector = new ScriptedDetector(await loadDetector({ model: DETECTOR, device: 'cpu' }));
     const config: Partial<ApiConfig> = {
       NODE_ENV: 'test',
       dataDir: apiDataDir,
@@ -198,6 +239,7 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
       config,
       db,
       embedders,
+      detector,
       logger: {
         info: () => undefined,
         error: (m, e) => {
@@ -253,6 +295,7 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
       adminDataDir,
       adminLog,
       reindexGate,
+      detector,
       embedCalls: () => counts.embeds,
       stop,
     };

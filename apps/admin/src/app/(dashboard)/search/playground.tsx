@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Dropzone } from '@/components/dropzone';
 import { ThresholdSlider } from '@/components/threshold-slider';
+import { clickRegion, searchedIndex, searchedText, type Searched } from '@/lib/detection';
 import { formatNumber } from '@/lib/format';
 import {
   cutHits,
@@ -15,6 +16,7 @@ import {
 import {
   METRICS,
   type ActionResult,
+  type DetectedProductHits,
   type Hit,
   type ModelDefault,
   type SearchAnswer,
@@ -23,6 +25,7 @@ import {
 } from '@/lib/types';
 import { isErrorBody, postForm } from '@/lib/upload-client';
 import { moreLikeThis } from './actions';
+import { DetectionBoxes, ObjectStrip } from './detection-boxes';
 import { RegionPicker, type Region } from './region-picker';
 
 const CUT_SHOWN = 12;
@@ -39,6 +42,14 @@ export function Playground({
 }) {
   const [photo, setPhoto] = useState<{ file: File; url: string } | null>(null);
   const [region, setRegion] = useState<Region | null>(null);
+  /** Detect the products in the photo (the API then searches the main one). */
+  const [detect, setDetect] = useState(true);
+  /** The products detected in this photo, from its first search; null: not known yet. */
+  const [objects, setObjects] = useState<DetectedProductHits[] | null>(null);
+  /** The detected box the current region is (a click on it), so Back searches it again. */
+  const [picked, setPicked] = useState<number | null>(null);
+  /** What the last photo search searched (kept while a "more like this" answer shows). */
+  const [searched, setSearched] = useState<Searched | null>(null);
   const [answer, setAnswer] = useState<SearchAnswer | null>(null);
   /** Set while the results are "more like" a product rather than like the photo. */
   const [likeOf, setLikeOf] = useState<LikeOf | null>(null);
@@ -75,11 +86,18 @@ export function Playground({
   function choose(file: File) {
     setPhoto({ file, url: URL.createObjectURL(file) });
     setRegion(null);
-    void search(file, null);
+    setPicked(null);
+    setObjects(null);
+    setSearched(null);
+    void search(file, null, null, detect, detect);
   }
 
   /** Runs one search; an answer that arrives after a newer search started is dropped. */
-  async function ask(like: LikeOf | null, send: () => Promise<ActionResult<SearchAnswer>>) {
+  async function ask(
+    like: LikeOf | null,
+    send: () => Promise<ActionResult<SearchAnswer>>,
+    onAnswer?: (answer: SearchAnswer) => void,
+  ) {
     const id = ++request.current;
     setLoading(true);
     setError(null);
@@ -93,6 +111,7 @@ export function Playground({
       } else {
         setAnswer(result.data);
         setShowAllCut(false);
+        onAnswer?.(result.data);
       }
     } catch (e) {
       if (id === request.current) setError(e instanceof Error ? e.message : String(e));
@@ -101,20 +120,61 @@ export function Playground({
     }
   }
 
-  function search(file: File, r: Region | null) {
+  /**
+   * Searches the photo (or region `r` of it; `box`: the detected box it is). The photo's first
+   * search (`withObjects`) also lists every detected product; later ones reuse those boxes.
+   */
+  function search(
+    file: File,
+    r: Region | null,
+    box: number | null,
+    detecting: boolean,
+    withObjects: boolean,
+  ) {
     const form = new FormData();
     form.set('image', file, file.name || 'photo');
     if (r) form.set('region', JSON.stringify(r));
-    return ask(null, async (): Promise<ActionResult<SearchAnswer>> => {
-      const res = await postForm<SearchAnswer>('/api/search', form);
-      if (isErrorBody(res.body) || !res.body)
-        return {
-          ok: false,
-          error: res.body?.error ?? `HTTP ${res.status}`,
-          code: res.body?.code ?? 'BAD_RESPONSE',
-        };
-      return { ok: true, data: res.body };
-    });
+    form.set('detect', String(detecting));
+    if (withObjects) form.set('objects', 'true');
+    return ask(
+      null,
+      async (): Promise<ActionResult<SearchAnswer>> => {
+        const res = await postForm<SearchAnswer>('/api/search', form);
+        if (isErrorBody(res.body) || !res.body)
+          return {
+            ok: false,
+            error: res.body?.error ?? `HTTP ${res.status}`,
+            code: res.body?.code ?? 'BAD_RESPONSE',
+          };
+        return { ok: true, data: res.body };
+      },
+      ({ photo: p }) => {
+        if (!p) return;
+        if (p.objects) setObjects(p.objects);
+        setSearched({
+          box: p.searchedBox,
+          detection: p.searchedDetection,
+          picked: box,
+          region: r,
+          detect: detecting,
+        });
+      },
+    );
+  }
+
+  /** Searches the photo again as it stands (region, clicked box, detection). */
+  function searchAgain(file: File) {
+    return search(file, region, picked, detect, detect && objects === null);
+  }
+
+  /** A click on a detected box: that box (grown like the API's pick) is the region searched. */
+  function pickBox(index: number, natural: { w: number; h: number }) {
+    const o = objects?.[index];
+    if (!photo || !o) return;
+    const r = clickRegion(o.box, natural);
+    setRegion(r);
+    setPicked(index);
+    void search(photo.file, r, index, detect, false);
   }
 
   /** "More like this": the hit's product as the query (its stored vectors; it is left out). */
@@ -148,6 +208,11 @@ export function Playground({
     setThresholds((prev) => ({ ...prev, [metric]: { ...prev[metric], ...p } }));
   };
   const count = (v: string) => kept.filter((h) => h.judged === v).length;
+  const shownObjects = objects ?? [];
+  const highlighted = searchedIndex(shownObjects, searched);
+  // The detector's pick is searched with a margin: outline what was searched (a region, a
+  // clicked box's included, is drawn by the picker).
+  const detectedArea = searched?.detection && !searched.region ? searched.box : null;
 
   return (
     <div className="playground">
@@ -175,7 +240,7 @@ export function Playground({
                 <button
                   type="button"
                   onClick={() => {
-                    void search(photo.file, region);
+                    void searchAgain(photo.file);
                   }}
                 >
                   Back to the photo&apos;s results
@@ -193,12 +258,55 @@ export function Playground({
                 region={region}
                 onChange={(r) => {
                   setRegion(r);
-                  void search(photo.file, r);
+                  setPicked(null);
+                  void search(photo.file, r, null, detect, detect && objects === null);
                 }}
+                overlay={(natural) =>
+                  detect && shownObjects.length + (detectedArea ? 1 : 0) > 0 ? (
+                    <DetectionBoxes
+                      natural={natural}
+                      objects={shownObjects}
+                      highlighted={highlighted}
+                      searchedBox={detectedArea}
+                      onPick={(i) => {
+                        pickBox(i, natural);
+                      }}
+                    />
+                  ) : null
+                }
               />
-              <p className="hint">Drag on the photo to search only part of it.</p>
+              {searched && (
+                <p className="small searched-legend" data-testid="searched-legend" role="status">
+                  <span className="legend-swatch" aria-hidden="true" />
+                  {searchedText(shownObjects, searched)}
+                  {detect && shownObjects.length > 0 && (
+                    <span className="muted"> · {shownObjects.length} detected</span>
+                  )}
+                </p>
+              )}
+              {detect && <ObjectStrip objects={shownObjects} highlighted={highlighted} />}
+              <p className="hint">
+                {detect && shownObjects.length > 0
+                  ? 'Click a box to search that product, or drag on the photo to search only part of it.'
+                  : 'Drag on the photo to search only part of it.'}
+              </p>
             </>
           ) : null}
+          <label className="check small">
+            <input
+              type="checkbox"
+              checked={detect}
+              onChange={(e) => {
+                const on = e.target.checked;
+                setDetect(on);
+                setRegion(null);
+                setPicked(null);
+                setObjects(null);
+                if (photo) void search(photo.file, null, null, on, on);
+              }}
+            />
+            Find the products in the photo and search the main one
+          </label>
           <Dropzone
             multiple={false}
             onFiles={([f]) => {

@@ -1,6 +1,6 @@
 'use client';
 
-import { useRef, useState } from 'react';
+import { useRef, useState, type ReactNode } from 'react';
 
 /** A box in the photo's own pixels (EXIF-rotated, as the browser shows it and the API reads it). */
 export interface Region {
@@ -11,23 +11,45 @@ export interface Region {
 }
 
 const MIN_SIDE = 8;
+/** Screen pixels the pointer moves before a press becomes a drag (a shorter one is a click). */
+const DRAG_START = 4;
+
+interface Drag {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  /** Past DRAG_START: a drag (the pointer is captured), not a click. */
+  moved: boolean;
+  /** It started on a button drawn over the photo (a detected box): a click is the button's. */
+  onButton: boolean;
+}
 
 /**
  * The query photo; drag on it to draw the region to search. The number fields below do the same
- * for the keyboard.
+ * for the keyboard. `overlay` is drawn over the photo (the detected boxes, in the photo's natural
+ * pixels); a click on a button in it is the button's, a drag from it still draws a region.
  */
 export function RegionPicker({
   src,
   region,
   onChange,
+  overlay,
 }: {
   src: string;
   region: Region | null;
   onChange: (r: Region | null) => void;
+  overlay?: (natural: { w: number; h: number }) => ReactNode;
 }) {
   const img = useRef<HTMLImageElement>(null);
   const [natural, setNatural] = useState<{ w: number; h: number } | null>(null);
-  const [drag, setDrag] = useState<{ x0: number; y0: number; x1: number; y1: number } | null>(null);
+  const [drag, setDragState] = useState<Drag | null>(null);
+  // The handlers read the drag from a ref: pointer events can come faster than renders.
+  const dragging = useRef<Drag | null>(null);
+  const setDrag = (d: Drag | null) => {
+    dragging.current = d;
+    setDragState(d);
+  };
 
   /** Display px per natural px. */
   const scale = () => (img.current && natural ? img.current.clientWidth / natural.w : 1);
@@ -49,7 +71,7 @@ export function RegionPicker({
     return width >= MIN_SIDE && height >= MIN_SIDE ? { x, y, width, height } : null;
   };
 
-  const shown = drag
+  const shown = drag?.moved
     ? {
         left: Math.min(drag.x0, drag.x1),
         top: Math.min(drag.y0, drag.y1),
@@ -79,20 +101,33 @@ export function RegionPicker({
       <div
         className="query-image"
         onPointerDown={(e) => {
-          e.currentTarget.setPointerCapture(e.pointerId);
+          if (e.button !== 0) return;
           const p = point(e);
-          setDrag({ x0: p.x, y0: p.y, x1: p.x, y1: p.y });
+          const onButton = e.target instanceof Element && e.target.closest('button') !== null;
+          setDrag({ x0: p.x, y0: p.y, x1: p.x, y1: p.y, moved: false, onButton });
         }}
         onPointerMove={(e) => {
+          const drag = dragging.current;
           if (!drag) return;
           const p = point(e);
-          setDrag({ ...drag, x1: p.x, y1: p.y });
+          const moved =
+            drag.moved ||
+            Math.abs(p.x - drag.x0) > DRAG_START ||
+            Math.abs(p.y - drag.y0) > DRAG_START;
+          // Captured only once it is a drag, so a click on a box still reaches the box.
+          if (moved && !drag.moved) e.currentTarget.setPointerCapture(e.pointerId);
+          setDrag({ ...drag, x1: p.x, y1: p.y, moved });
         }}
         onPointerUp={() => {
+          const drag = dragging.current;
           if (!drag) return;
-          const r = toRegion(drag);
           setDrag(null);
+          if (!drag.moved && drag.onButton) return;
+          const r = drag.moved ? toRegion(drag) : null;
           if (r || region) onChange(r);
+        }}
+        onPointerCancel={() => {
+          setDrag(null);
         }}
       >
         <img
@@ -105,6 +140,7 @@ export function RegionPicker({
           }}
         />
         {shown && <div className="region" style={shown} aria-hidden="true" />}
+        {natural && overlay?.(natural)}
       </div>
       {natural && (
         <details>

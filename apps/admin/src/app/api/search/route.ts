@@ -20,9 +20,19 @@ function parseRegion(value: string): Region | undefined {
   return { x, y, width, height };
 }
 
+/** A yes/no form field: 'true' or 'false'; absent: the default. */
+function flagField(form: FormData, name: string, fallback: boolean): boolean {
+  const value = textField(form, name);
+  if (value === '') return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new ApiError(`${name} must be true or false`, 'BAD_USER_INPUT', 400);
+}
+
 /**
  * The playground's search: the photo under both metrics with the loosest thresholds and the
  * API's maximum of hits; the browser then cuts the lists at any threshold without uploading again.
+ * Fields: image, region (JSON, optional), detect (default true), objects (default false: list
+ * every detected product with its top hits).
  */
 export async function POST(req: Request): Promise<NextResponse> {
   try {
@@ -31,7 +41,9 @@ export async function POST(req: Request): Promise<NextResponse> {
     const form = await req.formData();
     const file = fileField(form, 'image');
     const region = parseRegion(textField(form, 'region'));
-    return NextResponse.json(await searchBothMetrics(api, file, region));
+    const detect = flagField(form, 'detect', true);
+    const objects = flagField(form, 'objects', false);
+    return NextResponse.json(await searchBothMetrics(api, file, { region, detect, objects }));
   } catch (error) {
     return errorResponse(error);
   }
