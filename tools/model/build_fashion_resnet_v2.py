@@ -219,6 +219,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "fashion-resnet-v2")
     ap.add_argument("--colour-weight", type=float, default=0.3)
     ap.add_argument("--diagnostic", action="store_true")
+    ap.add_argument("--shape", type=Path, default=None,
+                    help="fine-tuned shape network (finetune_shape.py: .data/v2-train/shape.pt); default: v1 as is")
     ap.add_argument("--defaults", type=Path, default=None, help="JSON with the thresholds chosen on validation")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -230,6 +232,11 @@ def main() -> None:
     log(f"v1 graph replayed: worst parity cosine {worst:.6f}")
     if worst < 0.9999:
         raise SystemExit("the replayed v1 graph does not reproduce v1")
+    shape_run = None
+    if args.shape:
+        cnn.load_state_dict(torch.load(args.shape))
+        shape_run = json.loads(args.shape.with_suffix(".json").read_text())
+        log(f"shape network: fine-tuned ({args.shape})")
     if args.diagnostic:
         path = ROOT / ".data" / "v2-diagnostic" / "model.onnx"
         export(V2(cnn, mean, std, 0.0, diagnostic=True), path)
@@ -279,7 +286,8 @@ def main() -> None:
         "id": "fashion-resnet",
         "version": 2,
         "description": (
-            "fashion-resnet v1's shape features (category 0.8 / item 0.2) fused in one graph with a colour "
+            f"fashion-resnet v1's shape network{' fine-tuned on shopper-photo crops' if args.shape else ''} "
+            "(category 0.8 / item 0.2) fused in one graph with a colour "
             f"descriptor: a soft histogram of the product's pixels over 12 hues x 3 lightness levels + 4 greys "
             f"(Hellinger-normalised); cosine = {1 - args.colour_weight:.2f} x v1 cosine + {args.colour_weight:.2f} x colour cosine. "
             "Input: v1's luma plane plus the same crop's sRGB (luma+rgb, 4 channels). "
@@ -311,6 +319,7 @@ def main() -> None:
         "build": {"seconds": round(time.time() - t_start), "machine": f"{platform.machine()}, torch {torch.__version__}",
                   "date": datetime.date.today().isoformat()},
     }
+    metrics["shapeNetwork"] = shape_run or {"from": "fashion-resnet-v1", "fineTuned": False}
     for keep in ("shopperPhotos", "thresholds", "colourWeightChoice"):
         if keep in old:
             metrics[keep] = old[keep]
