@@ -39,6 +39,9 @@ declare class DataTransfer {
 }
 
 const CHROMIUM = '/usr/bin/chromium';
+/** The stack's default model (MODELS' first, `fashion-resnet`: its newest bundled version). */
+const SERVING = 'fashion-resnet-v2';
+const SERVING_DIMS = 168;
 /** Waits for what the page will show; no time is asserted, the limit only stops a hung run. */
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 60_000, interval: 100 });
 const haveChromium = existsSync(CHROMIUM);
@@ -525,7 +528,7 @@ describe.runIf(haveChromium || process.env.CI)(
       await poll(() => page.getByTestId('like-of').count()).toBe(1);
       expect(await page.getByTestId('like-of').textContent()).toContain(title);
       expect(await page.getByRole('heading', { name: 'More like this' }).count()).toBe(1);
-      expect(await page.getByTestId('result-summary').textContent()).toContain('fashion-resnet-v1');
+      expect(await page.getByTestId('result-summary').textContent()).toContain(SERVING);
       // The product's stored vectors: nothing embedded; the product itself is left out, and the
       // rest come in the API's order for productIds.
       expect(stack.embedCalls()).toBe(embeds);
@@ -838,7 +841,7 @@ describe.runIf(haveChromium || process.env.CI)(
 
     it('models: re-indexes colour-thumbnail-v1 with progress, switches to it and back, retires it', async () => {
       const colour = modelCard('colour-thumbnail-v1');
-      const fashion = modelCard('fashion-resnet-v1');
+      const fashion = modelCard(SERVING);
       try {
         // One batch (32 images) goes through, then the re-index holds: half-way, on screen.
         stack.reindexGate.holdAfter(1);
@@ -867,7 +870,7 @@ describe.runIf(haveChromium || process.env.CI)(
           /^colour-thumbnail-v1 has a vector of 32 of \d+ images \(\d+\.\d%\)\.$/,
         );
         await dialog.getByRole('button', { name: 'Cancel' }).click();
-        expect(await servingModel()).toContain('fashion-resnet-v1');
+        expect(await servingModel()).toContain(SERVING);
 
         stack.reindexGate.open();
         await poll(() => colour.getAttribute('data-status')).toBe('READY');
@@ -881,7 +884,7 @@ describe.runIf(haveChromium || process.env.CI)(
         await poll(() => colour.getAttribute('data-status')).toBe('ACTIVE');
         expect(await fashion.getAttribute('data-status')).toBe('READY');
         expect(await colour.getByRole('status').textContent()).toBe(
-          'colour-thumbnail-v1 serves every search now. fashion-resnet-v1 is kept in sync for switching back.',
+          `colour-thumbnail-v1 serves every search now. ${SERVING} is kept in sync for switching back.`,
         );
         await page.goto(url('/search'));
         await ready('.dropzone');
@@ -903,12 +906,12 @@ describe.runIf(haveChromium || process.env.CI)(
         await page.getByRole('link', { name: 'Models' }).click();
         await page.waitForURL(/\/models$/);
         await ready('button');
-        await page.getByRole('button', { name: 'Switch back to fashion-resnet-v1' }).click();
-        await poll(servingModel).toBe('model fashion-resnet-v1 · 128-d · cpu');
+        await page.getByRole('button', { name: `Switch back to ${SERVING}` }).click();
+        await poll(servingModel).toBe(`model ${SERVING} · ${SERVING_DIMS}-d · cpu`);
         const { data } = await stack.client.query<{ viewer: { model: { key: string } } }>(
           `{ viewer { model { key } } }`,
         );
-        expect(data?.viewer.model.key).toBe('fashion-resnet-v1');
+        expect(data?.viewer.model.key).toBe(SERVING);
 
         // Retire, after confirming: its vectors are gone.
         await poll(() => colour.getAttribute('data-status')).toBe('READY');
@@ -939,8 +942,8 @@ describe.runIf(haveChromium || process.env.CI)(
         expect(await colour.getAttribute('data-status')).toBe('ACTIVE');
         stack.reindexGate.open();
         await poll(() => colour.getByTestId('coverage-percent').textContent()).toBe('100.0%');
-        await page.getByRole('button', { name: 'Switch back to fashion-resnet-v1' }).click();
-        await poll(servingModel).toContain('fashion-resnet-v1');
+        await page.getByRole('button', { name: `Switch back to ${SERVING}` }).click();
+        await poll(servingModel).toContain(SERVING);
         await poll(() => colour.getAttribute('data-status')).toBe('READY');
       } finally {
         stack.reindexGate.open();
