@@ -211,6 +211,7 @@ try {
 
   // 4. Where one request's time goes (concurrency 1, medians over the 32 photos, 3 rounds).
   const probe = {
+    detect: [] as number[],
     embed: [] as number[],
     ids: [] as number[],
     nearest: [] as number[],
@@ -219,6 +220,11 @@ try {
   for (let round = 0; round < 3; round++) {
     for (const image of queries) {
       let t0 = performance.now();
+      if (core.detector) {
+        await core.detector.detect(image);
+        probe.detect.push(performance.now() - t0);
+        t0 = performance.now();
+      }
       const { vector } = await embedder.embed(image);
       probe.embed.push(performance.now() - t0);
       t0 = performance.now();
@@ -247,13 +253,17 @@ try {
     }
   }
   const breakdown = {
+    detect: probe.detect.length ? median(probe.detect) : 0,
     ids: median(probe.ids),
     embed: median(probe.embed),
     nearest: median(probe.nearest),
     core: median(probe.core),
     http: p50s.get(1) ?? NaN,
   };
-  const line = `embedding (decode, preprocess, ONNX) ${breakdown.embed.toFixed(1)} ms, hydrated nearest query ${breakdown.nearest.toFixed(1)} ms (the same query without the product and image rows: ${breakdown.ids.toFixed(1)} ms), the rest of the core call ${(breakdown.core - breakdown.embed - breakdown.nearest).toFixed(1)} ms (core ${breakdown.core.toFixed(1)} ms); HTTP p50 ${breakdown.http.toFixed(1)} ms, so HTTP + multipart + Apollo + auth add ${(breakdown.http - breakdown.core).toFixed(1)} ms`;
+  const detection = core.detector
+    ? `product detection (decode, letterbox, ONNX, decoding; ${core.detector.info.key}) ${breakdown.detect.toFixed(1)} ms, `
+    : 'no product detection (DETECTOR=none), ';
+  const line = `${detection}embedding (decode, preprocess, ONNX; the whole photo, the core embeds the detected box) ${breakdown.embed.toFixed(1)} ms, hydrated nearest query ${breakdown.nearest.toFixed(1)} ms (the same query without the product and image rows: ${breakdown.ids.toFixed(1)} ms), the rest of the core call ${(breakdown.core - breakdown.detect - breakdown.embed - breakdown.nearest).toFixed(1)} ms (core ${breakdown.core.toFixed(1)} ms); HTTP p50 ${breakdown.http.toFixed(1)} ms, so HTTP + multipart + Apollo + auth add ${(breakdown.http - breakdown.core).toFixed(1)} ms`;
   console.log(line);
   console.log(`database round trips per HTTP request (c = 1): ${roundTrips.toFixed(2)}`);
 
