@@ -189,10 +189,16 @@ describe('worker failures', () => {
     };
   }
 
-  /** End a worker's thread the way a native crash would: without close(). Resolves once the
-   * thread has exited (after SessionWorker's own exit handler has run). */
-  const crash = (w: SessionWorker) =>
-    (w as unknown as { worker: Worker }).worker.terminate().then(() => undefined);
+  /** End a worker's thread the way a native crash would: without close(), with a non-zero exit
+   * code, queued messages never read. Resolves once the thread has exited (after SessionWorker's
+   * own exit handler has run). The thread ends itself between two runs ('abort'): terminate()
+   * while onnxruntime-node is inside a run can abort the whole test process natively. */
+  const crash = async (w: SessionWorker) => {
+    const thread = (w as unknown as { worker: Worker }).worker;
+    const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+    thread.postMessage({ type: 'abort' });
+    await exited;
+  };
 
   const expectNoWorker = (err: unknown) => {
     expect(err).toBeInstanceOf(InferenceError);

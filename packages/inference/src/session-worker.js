@@ -10,6 +10,10 @@
  * Protocol: -> { type: 'ready', provider, shapes } | { type: 'init-error', message }
  *           <- { type: 'run', id, n, data: Float32Array }  -> { type: 'result', id, data } | { type: 'error', id, message }
  *           <- { type: 'close' }: release the session after any run in progress, then exit
+ *           <- { type: 'abort' }: end the thread with exit code 70 after any run in progress,
+ *              without releasing anything: what a native crash looks like to the main thread
+ *              (tests use it; terminate() during a run can abort the whole process inside
+ *              onnxruntime-node's native code)
  *
  * A session returns one or more named outputs (`outputNames`: an embedder's vector; a
  * detector's heatmap, sizes and offsets). `shapes` are their shapes per image, without the
@@ -187,6 +191,10 @@ async function main() {
         await session.release();
         // Nothing else keeps the thread alive: it exits with code 0.
         port.close();
+      } else if (msg.type === 'abort') {
+        closing = true;
+        await current;
+        process.exit(70);
       } else if (msg.type === 'run') {
         current = answer(msg);
         await current;
