@@ -37,14 +37,26 @@ const embedder = await createEmbedder({
   model: path.join(ROOT, '.data', 'v2-diagnostic', 'model.json'),
   device: 'cpu',
 });
-const detector = boxesFrom === 'detector' ? await createDetector({ model: 'product-detector', device: 'cpu' }) : null;
+const detector =
+  boxesFrom === 'detector'
+    ? await createDetector({ model: 'product-detector', device: 'cpu' })
+    : null;
 
-function grow(b: { x: number; y: number; width: number; height: number }, w: number, h: number): Region {
+function grow(
+  b: { x: number; y: number; width: number; height: number },
+  w: number,
+  h: number,
+): Region {
   const dx = Math.round(b.width * MARGIN);
   const dy = Math.round(b.height * MARGIN);
   const x = Math.max(0, b.x - dx);
   const y = Math.max(0, b.y - dy);
-  return { x, y, width: Math.min(w, b.x + b.width + dx) - x, height: Math.min(h, b.y + b.height + dy) - y };
+  return {
+    x,
+    y,
+    width: Math.min(w, b.x + b.width + dx) - x,
+    height: Math.min(h, b.y + b.height + dy) - y,
+  };
 }
 
 const dims = embedder.info.dims;
@@ -56,7 +68,9 @@ const dot = (a: Float32Array, b: Float32Array) => {
 };
 
 const catalog = await embedder.embedBatch(
-  await Promise.all(index.skus.map(async (s) => ({ bytes: await readFile(path.join(DIR, s.catalog)) }))),
+  await Promise.all(
+    index.skus.map(async (s) => ({ bytes: await readFile(path.join(DIR, s.catalog)) })),
+  ),
 );
 const cat = catalog.map((r, i) => {
   if (!r.ok) throw new Error(`${index.skus[i]?.catalog}: ${r.error.message}`);
@@ -77,7 +91,11 @@ for (const p of index.photos) {
   } else if (p.box) {
     const [x0, y0, x1, y1] = p.box as [number, number, number, number];
     const meta = await import('sharp').then((m) => m.default(bytes).metadata());
-    region = grow({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }, meta.width ?? 0, meta.height ?? 0);
+    region = grow(
+      { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
+      meta.width ?? 0,
+      meta.height ?? 0,
+    );
   }
   photos.push(split((await embedder.embed(bytes, region ? { region } : {})).vector));
 }
@@ -86,7 +104,9 @@ const shapeCos = photos.map(([s]) => cat.map(([cs]) => dot(s, cs)));
 const colourCos = photos.map(([, c]) => cat.map(([, cc]) => dot(c, cc)));
 
 function f1Best(pos: number[], neg: number[]) {
-  const all = [...pos.map((s) => [s, 1] as const), ...neg.map((s) => [s, 0] as const)].sort((a, b) => b[0] - a[0]);
+  const all = [...pos.map((s) => [s, 1] as const), ...neg.map((s) => [s, 0] as const)].sort(
+    (a, b) => b[0] - a[0],
+  );
   let tp = 0;
   let fp = 0;
   let best = { threshold: NaN, f1: -1, precision: 0, recall: 0 };
@@ -133,12 +153,18 @@ for (let w = 0; w <= 0.601; w += 0.05) {
     weight: Math.round(w * 100) / 100,
     'skuRecall@1': r1 / photos.length,
     'categoryPrecision@10': p10 / photos.length,
-    match: { ...match, otherColourCalledMatch: otherColour.filter((s) => s >= match.threshold).length / otherColour.length },
+    match: {
+      ...match,
+      otherColourCalledMatch:
+        otherColour.filter((s) => s >= match.threshold).length / otherColour.length,
+    },
     search,
   });
 }
 const base = rows[0]!;
-const eligible = rows.filter((r) => r['categoryPrecision@10'] >= base['categoryPrecision@10'] - 0.01);
+const eligible = rows.filter(
+  (r) => r['categoryPrecision@10'] >= base['categoryPrecision@10'] - 0.01,
+);
 const chosen = eligible.reduce((a, b) => (b['skuRecall@1'] > a['skuRecall@1'] ? b : a));
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
 for (const r of rows) {
@@ -148,7 +174,9 @@ for (const r of rows) {
       `search F1 ${r.search.f1.toFixed(3)} @ ${r.search.threshold.toFixed(3)}`,
   );
 }
-console.log(`chosen w=${chosen.weight}; main product detected in ${detected}/${photos.length} photos`);
+console.log(
+  `chosen w=${chosen.weight}; main product detected in ${detected}/${photos.length} photos`,
+);
 const euclid = (cos: number) => Math.sqrt(Math.max(0, 2 - 2 * cos));
 await writeFile(
   path.join(DIR, 'colour-weight.json'),
@@ -168,7 +196,10 @@ await writeFile(
         searchF1: r4(r.search.f1),
       })),
       defaults: {
-        cosine: { searchThreshold: r4(chosen.search.threshold), matchThreshold: r4(chosen.match.threshold) },
+        cosine: {
+          searchThreshold: r4(chosen.search.threshold),
+          matchThreshold: r4(chosen.match.threshold),
+        },
         euclidean: {
           searchThreshold: r4(euclid(chosen.search.threshold)),
           matchThreshold: r4(euclid(chosen.match.threshold)),

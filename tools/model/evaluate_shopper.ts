@@ -128,7 +128,8 @@ try {
   }
   const n = index.photos.length;
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   const photoToCatalog = {
     'skuRecall@1': round(r1 / n),
     'skuRecall@10': round(r10 / n),
@@ -155,7 +156,11 @@ try {
       ),
     );
     threshold = data.matchImages.threshold;
-    scored.push({ kind: pair.kind, score: data.matchImages.score, isMatch: data.matchImages.isMatch });
+    scored.push({
+      kind: pair.kind,
+      score: data.matchImages.score,
+      isMatch: data.matchImages.isMatch,
+    });
   }
   const f1At = (decide: (s: (typeof scored)[number]) => boolean) => {
     const tp = scored.filter((s) => s.kind === 'same' && decide(s)).length;
@@ -214,7 +219,11 @@ try {
   const twoProducts =
     detector === 'none'
       ? null
-      : { bothFound: round(both / Math.max(placed, 1)), mainSearchFindsOne: round(eitherMain / Math.max(placed, 1)), photos: placed };
+      : {
+          bothFound: round(both / Math.max(placed, 1)),
+          mainSearchFindsOne: round(eitherMain / Math.max(placed, 1)),
+          photos: placed,
+        };
   console.log('two-product photos', twoProducts);
 
   const result = {
@@ -226,7 +235,11 @@ try {
     photoToCatalog,
     matchPairs,
     twoProducts,
-    catalog: { skus: index.skus.length, designs: index.skus.length / 3, uploadSeconds: round(ingestSeconds, 1) },
+    catalog: {
+      skus: index.skus.length,
+      designs: index.skus.length / 3,
+      uploadSeconds: round(ingestSeconds, 1),
+    },
     protocol:
       'make_shopper_eval.py set, through the real API (embedded PGlite, HTTP multipart GraphQL, concurrency 1). ' +
       'Catalog: every design in 3 colours = 3 SKUs. Photos: the product fills 1/3-2/3 of the frame on a textured ' +
@@ -242,7 +255,10 @@ try {
     await writeFile(file, `${JSON.stringify(metrics, null, 2)}\n`);
     console.log(`recorded in ${write}`);
   }
-  await writeFile(path.join(DIR, `result-${model}-${detector}.json`), `${JSON.stringify(result, null, 1)}\n`);
+  await writeFile(
+    path.join(DIR, `result-${model}-${detector}.json`),
+    `${JSON.stringify(result, null, 1)}\n`,
+  );
 } finally {
   await server.close();
   await rm(dataDir, { recursive: true, force: true });
