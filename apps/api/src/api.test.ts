@@ -1004,18 +1004,19 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
     it('a warm similarProducts request costs at most two database round trips (here: one)', async () => {
       const photo = jpeg(await renderShopperPhoto(catalogPhotos.get('DEMO-00009') as Buffer, 3));
       await api.upload(SIMILAR, { first: 10 }, { image: photo }); // key and settings cached
-      // Background writes the warm-up may have started (the key's lastUsedAt, statistics) end
-      // before the count starts: wait until the database has been quiet for 200 ms.
-      for (let last = -1; last !== t.db.roundTrips(); ) {
-        last = t.db.roundTrips();
-        await new Promise((r) => setTimeout(r, 200));
+      // The process has background work of its own (the backfiller's lease poll, statistics
+      // after bulk writes), which may land inside one request's count: of three warm requests,
+      // none costs more than two round trips and the cheapest costs exactly one (the search
+      // statement; the key, serving model and settings come from the caches).
+      const trips: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = t.db.roundTrips();
+        const res = await api.upload<SimilarData>(SIMILAR, { first: 10 }, { image: photo });
+        expect(res.errors).toBeUndefined();
+        trips.push(t.db.roundTrips() - before);
       }
-      const before = t.db.roundTrips();
-      const res = await api.upload<SimilarData>(SIMILAR, { first: 10 }, { image: photo });
-      expect(res.errors).toBeUndefined();
-      const trips = t.db.roundTrips() - before;
-      expect(trips).toBeLessThanOrEqual(2);
-      expect(trips).toBe(1);
+      expect(Math.max(...trips)).toBeLessThanOrEqual(2);
+      expect(Math.min(...trips)).toBe(1);
     });
   });
 
