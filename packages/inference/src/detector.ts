@@ -5,7 +5,7 @@ import {
   type DetectorOutputs,
 } from './detect-decode.js';
 import { preprocessDetectorImage } from './detect-preprocess.js';
-import type { Device, ExecutionProvider } from './device.js';
+import type { ExecutionProvider } from './device.js';
 import { DetectorClosedError, ModelError } from './errors.js';
 import {
   loadDetectorManifest,
@@ -14,31 +14,17 @@ import {
   type LoadedDetectorManifest,
 } from './manifest.js';
 import type { ImageInfo, ImageLimits, Region } from './preprocess.js';
-import { resolveUserOptions, startRuntime, type RuntimeStats } from './runtime.js';
+import {
+  resolveUserOptions,
+  startRuntime,
+  type RuntimeStats,
+  type RuntimeUserOptions,
+} from './runtime.js';
 
-export interface DetectorOptions {
+export interface DetectorOptions extends RuntimeUserOptions {
   /** A bundled model id (`'product-detector'`), a model directory, a `model.json` path, or a
    * manifest already loaded with `loadDetectorManifest`. */
   model: string | LoadedDetectorManifest;
-  /** `auto` (default) tries CUDA and falls back to CPU with one warning; `cuda` fails with
-   * DeviceUnavailableError when CUDA cannot be used. */
-  device?: Device;
-  /** CPU threads for ONNX Runtime in total, split between the workers (default: all cores). */
-  threads?: number;
-  /** Worker threads, each with its own session (default 1). */
-  workers?: number;
-  /** Most images in one session run (default 32). */
-  maxBatch?: number;
-  /** Extra time a partial batch waits for company when a worker is idle (default 0: only
-   * requests that arrive in the same event-loop turn are gathered). */
-  maxDelayMs?: number;
-  /** Requests allowed to wait (being decoded or queued) before detect() answers BusyError
-   * (default 512). Requests running on a worker do not count. */
-  maxQueue?: number;
-  limits?: Partial<ImageLimits>;
-  cudaDeviceId?: number;
-  /** Where the CPU-fallback warning goes (default: console). */
-  logger?: { warn(message: string): void };
 }
 
 export interface DetectorInfo {

@@ -1,4 +1,4 @@
-import { type Device, type ExecutionProvider } from './device.js';
+import { type ExecutionProvider } from './device.js';
 import { batchWindow, embedBatch as embedEach, type EmbedBatchItem } from './embed-batch.js';
 import { EmbedderClosedError, ModelError } from './errors.js';
 import {
@@ -14,36 +14,15 @@ import {
   type ImageInfo,
   type ImageLimits,
 } from './preprocess.js';
-import { resolveUserOptions, startRuntime } from './runtime.js';
+import { resolveUserOptions, startRuntime, type RuntimeUserOptions } from './runtime.js';
 
 export type { Device } from './device.js';
 export type { EmbedBatchItem } from './embed-batch.js';
 
-export interface EmbedderOptions {
+export interface EmbedderOptions extends RuntimeUserOptions {
   /** A bundled model id (`'fashion-resnet'`), a model directory, a `model.json` path, or a
    * manifest already loaded with `loadManifest`. */
   model: string | LoadedManifest;
-  /** `auto` (default) tries CUDA and falls back to CPU with one warning; `cuda` fails with
-   * DeviceUnavailableError when CUDA cannot be used. */
-  device?: Device;
-  /** CPU threads for ONNX Runtime in total, split between the workers (default: all cores). */
-  threads?: number;
-  /** Worker threads, each with its own session (default 1: one session using every core is
-   * the most efficient on CPU; see docs/benchmarks.md). */
-  workers?: number;
-  /** Most images in one session run (default 32). */
-  maxBatch?: number;
-  /** Extra time a partial batch waits for company when a worker is idle (default 0: only
-   * requests that arrive in the same event-loop turn are gathered; under load batches fill up
-   * while the workers are busy). Raise it for GPUs, which gain more from full batches. */
-  maxDelayMs?: number;
-  /** Requests allowed to wait (being decoded or queued) before embed() answers BusyError
-   * (default 512). Requests running on a worker do not count. */
-  maxQueue?: number;
-  limits?: Partial<ImageLimits>;
-  cudaDeviceId?: number;
-  /** Where the CPU-fallback warning goes (default: console). */
-  logger?: { warn(message: string): void };
 }
 
 export interface EmbedderInfo {

@@ -10,16 +10,28 @@ import { DEFAULT_LIMITS, type ImageLimits } from './preprocess.js';
 import { SessionWorker, type WorkerConfig } from './session-worker-client.js';
 import { startWorkers, WorkerPool } from './worker-pool.js';
 
-/** The options every model handle takes besides its model (documented on EmbedderOptions). */
+/** The options every model handle (createEmbedder, createDetector) takes besides its model. */
 export interface RuntimeUserOptions {
+  /** `auto` (default) tries CUDA and falls back to CPU with one warning; `cuda` fails with
+   * DeviceUnavailableError when CUDA cannot be used. */
   device?: Device;
+  /** CPU threads for ONNX Runtime in total, split between the workers (default: all cores). */
   threads?: number;
+  /** Worker threads, each with its own session (default 1: one session using every core is
+   * the most efficient on CPU; see docs/benchmarks.md). */
   workers?: number;
+  /** Most images in one session run (default 32). */
   maxBatch?: number;
+  /** Extra time a partial batch waits for company when a worker is idle (default 0: only
+   * requests that arrive in the same event-loop turn are gathered; under load batches fill up
+   * while the workers are busy). Raise it for GPUs, which gain more from full batches. */
   maxDelayMs?: number;
+  /** Requests allowed to wait (being decoded or queued) before a call answers BusyError
+   * (default 512). Requests running on a worker do not count. */
   maxQueue?: number;
   limits?: Partial<ImageLimits>;
   cudaDeviceId?: number;
+  /** Where the CPU-fallback warning goes (default: console). */
   logger?: { warn(message: string): void };
 }
 
