@@ -285,12 +285,13 @@ async function benchDetector(images: Record<number, number>, jpeg: Buffer) {
 
 async function preprocessing(jpeg: Buffer, embedders: boolean, detector: boolean) {
   const rows: (string | number)[][] = [];
-  if (detector) {
-    const manifest = await loadDetectorManifest('product-detector');
+  /** One model's preprocessing of the JPEG, at concurrency 1 and 4: a table row each. */
+  const measure = async (
+    manifest: { id: string; input: { fit: string; size: number } },
+    run1: () => Promise<unknown>,
+  ) => {
     for (const c of [1, 4]) {
-      const run = await load(c, SMOKE ? 8 : 200, () =>
-        preprocessDetectorImage(jpeg, manifest.input),
-      );
+      const run = await load(c, SMOKE ? 8 : 200, run1);
       rows.push([
         manifest.id,
         `${manifest.input.fit} ${manifest.input.size}px`,
@@ -302,23 +303,15 @@ async function preprocessing(jpeg: Buffer, embedders: boolean, detector: boolean
         `preprocess 1200x1200 JPEG for ${manifest.id}, c=${c}: ${fmt(run.imagesPerSecond)}/s`,
       );
     }
+  };
+  if (detector) {
+    const manifest = await loadDetectorManifest('product-detector');
+    await measure(manifest, () => preprocessDetectorImage(jpeg, manifest.input));
   }
   if (!embedders) return rows;
   for (const location of ['fashion-resnet', ensureResnet50()]) {
     const manifest = await loadManifest(location);
-    for (const c of [1, 4]) {
-      const run = await load(c, SMOKE ? 8 : 200, () => preprocessImage(jpeg, manifest.input));
-      rows.push([
-        manifest.id,
-        `${manifest.input.fit} ${manifest.input.size}px`,
-        c,
-        fmt(run.imagesPerSecond),
-        `${fmt(run.p50)} / ${fmt(run.p95)}`,
-      ]);
-      console.log(
-        `preprocess 1200x1200 JPEG for ${manifest.id}, c=${c}: ${fmt(run.imagesPerSecond)}/s`,
-      );
-    }
+    await measure(manifest, () => preprocessImage(jpeg, manifest.input));
   }
   return rows;
 }
