@@ -43,7 +43,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from preprocess import preprocess_rgb  # noqa: E402
+from preprocess import preprocess_rgb, read_flattened  # noqa: E402
 from retrieval_metrics import knn_accuracy, retrieval_metrics  # noqa: E402
 from train import CLASSES, ROOT, load_split  # noqa: E402
 
@@ -186,17 +186,10 @@ def sha256(path: Path) -> str:
 
 def check_v1(cnn: OnnxCnn, mean: float, std: float) -> float:
     """The replayed graph reproduces v1's own parity embeddings (PyTorch reference)."""
-    from PIL import Image
-
     ref = json.loads((V1 / "parity" / "reference.json").read_text())
     worst = 1.0
     for r in ref["images"]:
-        img = Image.open(V1 / "parity" / r["file"])
-        arr = np.asarray(img)
-        if img.mode == "RGBA":
-            a = arr[..., 3:4].astype(np.float64) / 255.0
-            arr = np.round(arr[..., :3] * a + 255.0 * (1 - a)).astype(np.uint8)
-        luma, _ = preprocess_rgb(arr)
+        luma, _ = preprocess_rgb(read_flattened(V1 / "parity" / r["file"]))
         with torch.no_grad():
             e = v1_head(cnn((torch.from_numpy(luma)[None, None] - mean) / std))[0]
         worst = min(worst, float(F.cosine_similarity(e, torch.tensor(r["embedding"]), dim=0)))
@@ -361,12 +354,7 @@ def write_parity(out: Path, model, mean, std, te_img, te_y):
             img = Image.fromarray(rgba, "RGBA").resize((84, 84), Image.NEAREST)
         name = f"{n:02d}-{kind}-{CLASSES[int(te_y[i])].split('/')[0].replace(' ', '-').lower()}.png"
         img.save(pdir / name)
-        back = Image.open(pdir / name)
-        arr = np.asarray(back)
-        if back.mode == "RGBA":
-            a = arr[..., 3:4].astype(np.float64) / 255.0
-            arr = np.round(arr[..., :3] * a + 255.0 * (1 - a)).astype(np.uint8)
-        luma, rgb = preprocess_rgb(arr)
+        luma, rgb = preprocess_rgb(read_flattened(pdir / name))
         with torch.no_grad():
             e = model(to_input(luma[None], rgb[None], mean, std))[0]
         refs.append({"file": name, "label": CLASSES[int(te_y[i])], "testIndex": i, "embedding": [round(float(t), 7) for t in e]})

@@ -131,3 +131,16 @@ def preprocess_rgb(rgb: np.ndarray, size: int = 28, trim: bool = True, tolerance
         plane = rgb[top:bottom, left:right, c].astype(np.float64) / 255.0
         out[c, y0 : y0 + th, x0 : x0 + tw] = resize(plane, th, tw)
     return luma, out.astype(np.float32)
+
+
+def read_flattened(path) -> np.ndarray:
+    """A parity fixture's pixels as the TypeScript side reads them: uint8, transparency flattened
+    on white (the manifests' `background`)."""
+    from PIL import Image
+
+    img = Image.open(path)
+    arr = np.asarray(img)
+    if img.mode == "RGBA":
+        a = arr[..., 3:4].astype(np.float64) / 255.0
+        arr = np.round(arr[..., :3] * a + 255.0 * (1 - a)).astype(np.uint8)
+    return arr

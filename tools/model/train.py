@@ -42,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from preprocess import preprocess  # noqa: E402
+from preprocess import preprocess, read_flattened  # noqa: E402
 from retrieval_metrics import f1_threshold, instance_recall, knn_accuracy, retrieval_metrics  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -615,11 +615,7 @@ def write_parity(out: Path, model, mean, std, te_img, te_y, seed):
         name = f"{n:02d}-{kind}-{CLASSES[int(te_y[i])].split('/')[0].replace(' ', '-').lower()}.png"
         img.save(pdir / name)
         # Read back the file's pixels, as the TypeScript side will.
-        back = Image.open(pdir / name)
-        arr = np.asarray(back)
-        if back.mode == "RGBA":
-            a = arr[..., 3:4].astype(np.float64) / 255.0
-            arr = np.round(arr[..., :3] * a + 255.0 * (1 - a)).astype(np.uint8)
+        arr = read_flattened(pdir / name)
         x = torch.from_numpy(preprocess(arr))[None, None]
         with torch.no_grad():
             e = model.embedding((x - mean) / std)[0]
