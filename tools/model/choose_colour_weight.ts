@@ -5,9 +5,10 @@
  * shape part (128, unit) and the colour part (40, unit) side by side: for weight w the v2 cosine
  * is (1 - w) * shape cosine + w * colour cosine, so every w is scored without re-embedding.
  *
- * Photos are cropped as the API crops them: the main detected product's box grown by 6% per
- * side (`--boxes detector`, the default; needs the trained detector) or the renderer's true box
- * grown the same way (`--boxes truth`, to study the descriptor without detection errors).
+ * Photos are cropped as the API crops them (the core's growBox): the main detected product's
+ * box grown by DETECTION_MARGIN per side (`--boxes detector`, the default) or the renderer's
+ * true box grown the same way (`--boxes truth`, to study the descriptor without detection
+ * errors).
  *
  *   npx tsx --conditions=@lookalike/source tools/model/choose_colour_weight.ts [--boxes detector|truth]
  *
@@ -18,13 +19,13 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createDetector, createEmbedder, type Region } from '@lookalike/inference';
+import { DETECTION_MARGIN, growBox } from '@lookalike/core';
+import { createDetector, createEmbedder, inspectImage, type Region } from '@lookalike/inference';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const DIR = path.join(ROOT, '.data', 'shopper-eval', 'validation');
 const argv = process.argv.slice(2);
 const boxesFrom = argv.includes('--boxes') ? argv[argv.indexOf('--boxes') + 1] : 'detector';
-const MARGIN = 0.06; // DETECTION_MARGIN in packages/core/src/search/search.service.ts
 const SHAPE = 128;
 
 interface Index {
@@ -41,23 +42,6 @@ const detector =
   boxesFrom === 'detector'
     ? await createDetector({ model: 'product-detector', device: 'cpu' })
     : null;
-
-function grow(
-  b: { x: number; y: number; width: number; height: number },
-  w: number,
-  h: number,
-): Region {
-  const dx = Math.round(b.width * MARGIN);
-  const dy = Math.round(b.height * MARGIN);
-  const x = Math.max(0, b.x - dx);
-  const y = Math.max(0, b.y - dy);
-  return {
-    x,
-    y,
-    width: Math.min(w, b.x + b.width + dx) - x,
-    height: Math.min(h, b.y + b.height + dy) - y,
-  };
-}
 
 const dims = embedder.info.dims;
 const split = (v: Float32Array) => [v.slice(0, SHAPE), v.slice(SHAPE, dims)] as const;
@@ -86,15 +70,16 @@ for (const p of index.photos) {
     const main = d.objects[0];
     if (main) {
       detected++;
-      region = grow(main.box, d.image.width, d.image.height);
+      region = growBox(main.box, d.image.width, d.image.height, DETECTION_MARGIN);
     }
   } else if (p.box) {
     const [x0, y0, x1, y1] = p.box as [number, number, number, number];
-    const meta = await import('sharp').then((m) => m.default(bytes).metadata());
-    region = grow(
+    const { width, height } = await inspectImage(bytes);
+    region = growBox(
       { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
-      meta.width ?? 0,
-      meta.height ?? 0,
+      width,
+      height,
+      DETECTION_MARGIN,
     );
   }
   photos.push(split((await embedder.embed(bytes, region ? { region } : {})).vector));
