@@ -22,10 +22,12 @@ import {
 } from './repositories/embedding-model.repository.js';
 import { EmbeddingRepository, HNSW_EF_SEARCH } from './repositories/embedding.repository.js';
 import { ImageRepository } from './repositories/image.repository.js';
+import { IngestRepository } from './repositories/ingest.repository.js';
 import { MerchantModelRepository } from './repositories/merchant-model.repository.js';
 import { MerchantRepository } from './repositories/merchant.repository.js';
 import { ProductRepository } from './repositories/product.repository.js';
 import { SettingsRepository } from './repositories/settings.repository.js';
+import { WebhookRepository } from './repositories/webhook.repository.js';
 import { countRoundTrips } from './round-trips.js';
 import { TableStats } from './table-stats.js';
 
@@ -57,6 +59,8 @@ export interface Repositories {
   readonly merchantModels: MerchantModelRepository;
   readonly embeddings: EmbeddingRepository;
   readonly settings: SettingsRepository;
+  readonly ingest: IngestRepository;
+  readonly webhooks: WebhookRepository;
 }
 
 export interface TransactionOptions {
@@ -176,6 +180,8 @@ function repositories(
       stats.note(n);
     }),
     settings: new SettingsRepository(client),
+    ingest: new IngestRepository(client),
+    webhooks: new WebhookRepository(client),
   };
 }
 

@@ -5,8 +5,11 @@ import type pg from 'pg';
 export interface SqlSession {
   /** One parameterised statement ($1, $2 …); returns its rows. */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
-  /** A script of several statements without parameters (migrations). */
-  exec(script: string): Promise<void>;
+  /**
+   * A script of several statements without parameters (migrations, the job queue's locked
+   * commands); returns the rows of its last statement.
+   */
+  exec(script: string): Promise<Record<string, unknown>[]>;
 }
 
 /**
@@ -31,7 +34,10 @@ export function pgDriver(pool: pg.Pool): SqlDriver {
             return result.rows as Row[];
           },
           async exec(script) {
-            await client.query(script);
+            // A script of several statements answers one result per statement.
+            const result: pg.QueryResult | pg.QueryResult[] = await client.query(script);
+            const last = Array.isArray(result) ? result[result.length - 1] : result;
+            return (last?.rows ?? []) as Record<string, unknown>[];
           },
         });
       } finally {
@@ -58,7 +64,8 @@ export function pgliteDriver(db: PGlite): SqlDriver {
             return result.rows;
           },
           async exec(script) {
-            await db.exec(script);
+            const results = await db.exec(script);
+            return (results[results.length - 1]?.rows ?? []) as Record<string, unknown>[];
           },
         }),
       );

@@ -65,6 +65,32 @@ export {
   type ImageRecord,
   type ImageStatus,
 } from './repositories/image.repository.js';
+export {
+  IngestRepository,
+  type FinishedRow,
+  type IngestJobRecord,
+  type IngestJobStatus,
+  type IngestRowRecord,
+  type IngestRowStatus,
+  type NewIngestRow,
+  type RowOutcome,
+} from './repositories/ingest.repository.js';
+export {
+  WebhookRepository,
+  type ClaimedDelivery,
+  type WebhookDeliveryRecord,
+  type WebhookDeliveryStatus,
+  type WebhookEndpointRecord,
+} from './repositories/webhook.repository.js';
+export {
+  createJobQueue,
+  type BatchFailures,
+  type JobQueue,
+  type JobQueueOptions,
+  type QueueDefinition,
+  type QueueJob,
+  type WorkOptions,
+} from './queue/job-queue.js';
 export { newId } from './repositories/ids.js';
 export { MerchantRepository, type MerchantRecord } from './repositories/merchant.repository.js';
 export type { JsonValue, Labels, ProductFilter } from './repositories/product-filter.js';

@@ -95,7 +95,7 @@ export function nearestProductsSql(q: NearestQuery & { k: number }): Prisma.Sql 
              p.created_at AS "productCreatedAt", p.updated_at AS "productUpdatedAt",
              i.id::text AS "imageId", i.sha256, i.mime, i.width, i.height,
              i.byte_size AS "byteSize", i.storage_key AS "storageKey", i.status::text AS status,
-             i.created_at AS "imageCreatedAt"
+             i.source, i.created_at AS "imageCreatedAt"
       FROM top b
       JOIN products p ON p.id = b.product_id AND p.merchant_id = ${q.merchantId}::uuid
       JOIN product_images i ON i.id = b.image_id

@@ -2,7 +2,13 @@ import type { DbClient } from '../client.js';
 import { InvalidArgumentError } from '../errors.js';
 import { assertText, isUuid } from './validate.js';
 
-export const API_SCOPES = ['SEARCH', 'CATALOG_WRITE', 'SETTINGS_WRITE', 'KEYS_ADMIN'] as const;
+export const API_SCOPES = [
+  'SEARCH',
+  'CATALOG_WRITE',
+  'SETTINGS_WRITE',
+  'KEYS_ADMIN',
+  'MERCHANTS_ADMIN',
+] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export interface ApiKeyRecord {

@@ -131,6 +131,7 @@ interface ProductHitRow {
   byteSize: number;
   storageKey: string;
   status: string;
+  source: string | null;
   imageCreatedAt: Date;
 }
 
@@ -174,6 +175,7 @@ function toProductHit(merchantId: string, metric: Metric, r: ProductHitRow): Nea
       byteSize: r.byteSize,
       storageKey: r.storageKey,
       status: r.status as ImageStatus,
+      source: r.source,
       createdAt: new Date(r.imageCreatedAt),
     },
   };

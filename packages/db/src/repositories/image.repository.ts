@@ -17,6 +17,8 @@ export interface ImageRecord {
   byteSize: number;
   storageKey: string;
   status: ImageStatus;
+  /** Where an import took it from (an image URL or archive path); null for uploads. */
+  source: string | null;
   createdAt: Date;
 }
 
@@ -29,6 +31,7 @@ export interface AddImageInput {
   byteSize: number;
   storageKey: string;
   status?: ImageStatus;
+  source?: string | null;
 }
 
 export interface AddImageResult {
@@ -55,6 +58,7 @@ function validate(input: AddImageInput): void {
   assertInt(input.height, 'height', 1, MAX_SIDE);
   assertInt(input.byteSize, 'byteSize', 1, 2 ** 31 - 1);
   assertText(input.storageKey, 'storageKey', { min: 1, max: 512 });
+  if (input.source != null) assertText(input.source, 'source', { min: 1, max: 4096 });
 }
 
 /** Product images of one merchant, deduplicated per product by content hash. */
@@ -77,15 +81,15 @@ export class ImageRepository {
     // (its row is returned) or waits for ours.
     const inserted = await this.prisma.$queryRaw<InsertedRow[]>`
       INSERT INTO product_images (id, merchant_id, product_id, sha256, mime, width, height,
-                                  byte_size, storage_key, status)
+                                  byte_size, storage_key, status, source)
       SELECT ${newId()}::uuid, p.merchant_id, p.id, ${input.sha256}, ${input.mime},
              ${input.width}, ${input.height}, ${input.byteSize}, ${input.storageKey},
-             ${input.status ?? 'PENDING'}::"ImageStatus"
+             ${input.status ?? 'PENDING'}::"ImageStatus", ${input.source ?? null}
       FROM products p WHERE p.id = ${input.productId}::uuid AND p.merchant_id = ${merchantId}::uuid
       ON CONFLICT (product_id, sha256) DO NOTHING
       RETURNING id::text AS id, merchant_id::text AS "merchantId", product_id::text AS "productId",
                 sha256, mime, width, height, byte_size AS "byteSize", storage_key AS "storageKey",
-                status::text AS status, created_at AS "createdAt"`;
+                status::text AS status, source, created_at AS "createdAt"`;
     const row = inserted[0];
     if (row) {
       return {
@@ -144,6 +148,19 @@ export class ImageRepository {
       where: { id: { in: valid }, merchantId },
     });
     return rows.map(toRecord);
+  }
+
+  /** The product's image taken from `source` by an import, if any. */
+  async findBySource(
+    merchantId: string,
+    productId: string,
+    source: string,
+  ): Promise<ImageRecord | null> {
+    if (!isUuid(productId)) return null;
+    const row = await this.prisma.productImage.findFirst({
+      where: { merchantId, productId, source },
+    });
+    return row ? toRecord(row) : null;
   }
 
   /** This merchant's images with exactly these bytes (any product). */

@@ -31,6 +31,19 @@ export class MerchantRepository {
     return this.prisma.merchant.findMany({ orderBy: { createdAt: 'asc' } });
   }
 
+  /** Oldest first (ids are UUIDv7), after the merchant `after`. */
+  async page(
+    first: number,
+    after?: string,
+  ): Promise<{ items: MerchantRecord[]; hasNextPage: boolean }> {
+    const rows = await this.prisma.merchant.findMany({
+      where: after ? { id: { gt: after } } : {},
+      orderBy: { id: 'asc' },
+      take: first + 1,
+    });
+    return { items: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+
   async count(): Promise<number> {
     return this.prisma.merchant.count();
   }
