@@ -1,11 +1,27 @@
-import { createDb, type Db } from '@lookalike/db';
+import {
+  createDb,
+  createJobQueue,
+  type Db,
+  type JobQueue,
+  type JobQueueOptions,
+} from '@lookalike/db';
 import type { Device } from '@lookalike/inference';
 import { AccountService } from './accounts/account.service.js';
+import { MerchantService } from './accounts/merchant.service.js';
 import { bootstrap, type BootstrapOptions, type BootstrapResult } from './accounts/bootstrap.js';
 import type { Clock } from './cache/ttl-cache.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { withCodedErrors } from './errors.js';
 import { EvaluationService } from './evaluation/evaluation.service.js';
+import { parseAllowList } from './fetch/address-policy.js';
+import {
+  createSafeFetcher,
+  type SafeFetcher,
+  type SafeFetcherOptions,
+} from './fetch/safe-fetch.js';
+import { ImportService, INGEST_QUEUE } from './imports/import.service.js';
+import type { ImportLimits } from './imports/limits.js';
+import { startWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
 import { ImageStore } from './images/image-store.js';
 import { ApiKeyService } from './keys/api-key.service.js';
 import { Backfiller, type BackfillOptions } from './models/backfill.js';
@@ -16,6 +32,14 @@ import { loadDetector, type Detector } from './search/detector.js';
 import { SearchService } from './search/search.service.js';
 import { ServingModels } from './settings/serving.js';
 import { SettingsService } from './settings/settings.service.js';
+import { WebhookService } from './webhooks/webhook.service.js';
+
+/**
+ * The import row queue: an attempt still running after 5 minutes is taken to be dead (a
+ * killed worker) and retried; a row fetches at most 10 images of 15 s each, so a live attempt
+ * ends well before. Three retries with backoff from 5 s ride out a restart of the database.
+ */
+const INGEST_QUEUE_DEFINITION = { retryLimit: 3, retryDelaySeconds: 5, expireInSeconds: 300 };
 
 /**
  * How long a verified API key and a merchant's serving model and settings are trusted without
@@ -47,6 +71,15 @@ export interface CoreOptions {
    * (the first of `models`) are re-indexed to it on creation and switched when complete.
    */
   modelUpgrade?: ModelUpgradeMode;
+  /**
+   * The image URL client (imports, similarProducts(imageUrl)) and webhook deliveries:
+   * `allow` holds the hosts and CIDRs let through the private-address rules
+   * (IMAGE_FETCH_ALLOW; nothing by default).
+   */
+  imageFetch?: Omit<SafeFetcherOptions, 'allow'> & { allow?: readonly string[] };
+  importLimits?: Partial<ImportLimits>;
+  /** The job queue (pg-boss on the same database); expireInSeconds of import rows (tests). */
+  queue?: JobQueueOptions & { expireInSeconds?: number };
   log?: (message: string) => void;
   now?: Clock;
 }
@@ -66,6 +99,15 @@ export interface Core {
   readonly evaluation: EvaluationService;
   readonly models: ModelService;
   readonly backfiller: Backfiller;
+  readonly imports: ImportService;
+  readonly webhooks: WebhookService;
+  readonly merchants: MerchantService;
+  /** The SSRF-safe HTTP client for image URLs and webhook deliveries. */
+  readonly fetcher: SafeFetcher;
+  /** The job queue, started (its tables created) on first use. */
+  queue(): Promise<JobQueue>;
+  /** Consume the queue in this process (apps/worker; the API on the embedded engine). */
+  startWorker(options?: WorkerOptions): Promise<Worker>;
   /** What creation did about merchants on an older version of the default model. */
   readonly upgrades: readonly ModelUpgrade[];
   /** First start: the default merchant, its first key and its model (idempotent). */
@@ -96,6 +138,25 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   backfiller.setFinisher((merchantId, key, owner) =>
     models.completeReindex(merchantId, key, owner),
   );
+  const fetcher = createSafeFetcher({
+    ...options.imageFetch,
+    allow: parseAllowList(options.imageFetch?.allow ?? []),
+  });
+  let queue: Promise<JobQueue> | undefined;
+  const startQueue = (): Promise<JobQueue> => {
+    queue ??= (async () => {
+      const q = createJobQueue(db.sql, { log, ...options.queue });
+      await q.start();
+      await q.define(INGEST_QUEUE, {
+        ...INGEST_QUEUE_DEFINITION,
+        ...(options.queue?.expireInSeconds
+          ? { expireInSeconds: options.queue.expireInSeconds }
+          : {}),
+      });
+      return q;
+    })();
+    return queue;
+  };
   const upgrades = await upgradeToDefault({
     db,
     registry,
@@ -103,6 +164,11 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     mode: options.modelUpgrade ?? 'auto',
     log,
   });
+  const catalog = withCodedErrors(new CatalogService(db, registry, serving, store));
+  const imports = withCodedErrors(
+    new ImportService(db, startQueue, dataDir, options.importLimits ?? {}),
+  );
+  const workers: Worker[] = [];
   const core: Core = {
     db,
     registry,
@@ -110,15 +176,41 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     store,
     apiKeys,
     accounts: withCodedErrors(new AccountService(db, registry, serving)),
-    catalog: withCodedErrors(new CatalogService(db, registry, serving, store)),
-    search: withCodedErrors(new SearchService(db, registry, settings, detector)),
+    catalog,
+    imports,
+    webhooks: withCodedErrors(new WebhookService(db)),
+    merchants: withCodedErrors(new MerchantService(db, () => registry.default.info.key)),
+    fetcher,
+    queue: startQueue,
+    async startWorker(o = {}) {
+      const worker = await startWorker(
+        { db, queue: startQueue, catalog, imports, fetcher },
+        { log, ...o },
+      );
+      workers.push(worker);
+      return worker;
+    },
+    search: withCodedErrors(
+      new SearchService(
+        db,
+        registry,
+        settings,
+        detector,
+        async (url) => (await fetcher.fetchImage(url)).bytes,
+      ),
+    ),
     settings,
     evaluation: withCodedErrors(new EvaluationService(db, settings)),
     models,
     backfiller,
     upgrades,
     bootstrap: (o) => bootstrap(db, apiKeys, serving, registry.default.info.key, o),
-    close: () => backfiller.close(),
+    async close() {
+      for (const w of workers) await w.stop();
+      if (queue) await (await queue.catch(() => null))?.stop();
+      await fetcher.close();
+      await backfiller.close();
+    },
   };
   if (options.backfill?.autoStart !== false) backfiller.watch();
   return core;
@@ -141,6 +233,9 @@ export interface OpenCoreOptions {
   device?: Device;
   cacheTtlMs?: number;
   backfill?: CoreOptions['backfill'];
+  imageFetch?: CoreOptions['imageFetch'];
+  importLimits?: CoreOptions['importLimits'];
+  queue?: CoreOptions['queue'];
   log?: (message: string) => void;
 }
 
@@ -179,6 +274,9 @@ export async function openCore(options: OpenCoreOptions): Promise<Core> {
       ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
       ...(options.backfill ? { backfill: options.backfill } : {}),
       ...(options.modelUpgrade ? { modelUpgrade: options.modelUpgrade } : {}),
+      ...(options.imageFetch ? { imageFetch: options.imageFetch } : {}),
+      ...(options.importLimits ? { importLimits: options.importLimits } : {}),
+      ...(options.queue ? { queue: options.queue } : {}),
       log,
     });
     const opened = registry;

@@ -7,6 +7,7 @@ import {
   UnsupportedImageError,
 } from '@lookalike/inference';
 import { SearchInputError } from '@lookalike/search';
+import { FetchError } from './fetch/safe-fetch.js';
 
 /**
  * What went wrong, in words a client can act on. Every door maps these one to one (the API to
@@ -76,6 +77,20 @@ export function toCoreError(error: unknown): CoreError | null {
   if (error instanceof NotFoundError) return new CoreError(CoreErrorCode.NOT_FOUND, error.message);
   if (error instanceof ConflictError) return conflict(error.message);
   if (error instanceof SearchInputError) return badInput(error.message, error.field);
+  if (error instanceof FetchError) {
+    // A URL a client gave that could not be fetched: the URL's fault (refused, unreachable,
+    // not an image), never a 500. `reason` tells which.
+    const code =
+      error.code === 'TOO_LARGE'
+        ? CoreErrorCode.PAYLOAD_TOO_LARGE
+        : error.code === 'NOT_AN_IMAGE'
+          ? CoreErrorCode.UNSUPPORTED_MEDIA_TYPE
+          : CoreErrorCode.BAD_USER_INPUT;
+    return new CoreError(code, `imageUrl: ${error.reason}`, {
+      field: 'imageUrl',
+      reason: error.code,
+    });
+  }
   return null;
 }
 

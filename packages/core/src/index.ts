@@ -17,12 +17,52 @@ export {
 } from './errors.js';
 export type { Clock } from './cache/ttl-cache.js';
 export { AccountService, type Viewer } from './accounts/account.service.js';
+export {
+  MerchantService,
+  type CreatedMerchant,
+  type MerchantPage,
+} from './accounts/merchant.service.js';
+export { checkAddress, parseAllowList, type AllowList } from './fetch/address-policy.js';
+export {
+  createSafeFetcher,
+  FetchError,
+  type FetchErrorCode,
+  type FetchedImage,
+  type SafeFetcher,
+  type SafeFetcherOptions,
+} from './fetch/safe-fetch.js';
+export {
+  ImportService,
+  INGEST_QUEUE,
+  MAX_ITEMS_PER_CALL,
+  type IngestJobPage,
+  type RowErrorPage,
+} from './imports/import.service.js';
+export { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './imports/limits.js';
+export type { ImportFormat } from './imports/parse.js';
+export { startWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
+export { retryDelayMs, WebhookDispatcher, type DispatcherOptions } from './webhooks/dispatcher.js';
+export {
+  generateWebhookSecret,
+  signWebhook,
+  verifyWebhook,
+  WEBHOOK_EVENTS,
+  type SignedHeaders,
+  type WebhookEventType,
+} from './webhooks/signing.js';
+export {
+  MAX_WEBHOOK_ENDPOINTS,
+  WebhookService,
+  type DeliveryPage,
+  type WebhookEndpoint,
+} from './webhooks/webhook.service.js';
 export type { BootstrapOptions, BootstrapResult } from './accounts/bootstrap.js';
 export {
   CatalogService,
   decodeCursor,
   encodeCursor,
   type AddedImage,
+  type AddImageOptions,
   type ImageTarget,
   type ProductFilterInput,
   type ProductInput,
@@ -39,6 +79,7 @@ export { ImageStore, THUMBNAIL_WIDTHS } from './images/image-store.js';
 export { API_KEY_PATTERN, generateApiKey, hashSecret, parseApiKey } from './keys/api-key.js';
 export {
   ALL_SCOPES,
+  MERCHANT_SCOPES,
   ApiKeyService,
   type ApiKeyInfo,
   type Principal,

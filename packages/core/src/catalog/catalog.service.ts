@@ -66,6 +66,16 @@ export interface AddedImage {
   createdImage: boolean;
 }
 
+export interface AddImageOptions {
+  /** Where the bytes came from (an import's image URL or archive path), stored with the image. */
+  source?: string | null;
+  /**
+   * Runs inside the transaction that stores the image, after it is written: what must commit
+   * with it (a webhook event in the outbox).
+   */
+  inTransaction?: (tx: Repositories, added: AddedImage) => Promise<void>;
+}
+
 export function isJsonObject(value: unknown): value is Labels {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -200,7 +210,12 @@ export class CatalogService {
    * The same bytes on the same product are stored once; adding them again fills in vectors a
    * model is missing (a failed write, a model kept since).
    */
-  async addImage(merchantId: string, target: ImageTarget, bytes: Uint8Array): Promise<AddedImage> {
+  async addImage(
+    merchantId: string,
+    target: ImageTarget,
+    bytes: Uint8Array,
+    options: AddImageOptions = {},
+  ): Promise<AddedImage> {
     const sha256 = sha256Hex(bytes);
     const existingProduct =
       'productId' in target
@@ -265,12 +280,20 @@ export class CatalogService {
           byteSize: bytes.length,
           storageKey: this.store.keyOf(sha256),
           status: 'READY',
+          source: options.source ?? null,
         });
         for (const e of embedded.filter((x) => needed.includes(x.model))) {
           await tx.embeddings.upsert(merchantId, e.model, { imageId: image.id, vector: e.vector });
         }
         if (image.status !== 'READY') await tx.images.setStatus(merchantId, image.id, 'READY');
-        return { product, image: { ...image, status: 'READY' as const }, created, createdImage };
+        const ready = { ...image, status: 'READY' as const };
+        await options.inTransaction?.(tx, {
+          product,
+          image: ready,
+          createdProduct: created,
+          createdImage,
+        });
+        return { product, image: ready, created, createdImage };
       });
     } catch (error) {
       // Nothing was written: the file goes again unless another image uses the same bytes.

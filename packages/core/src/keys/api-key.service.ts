@@ -6,6 +6,14 @@ import { generateApiKey, hashSecret, parseApiKey } from './api-key.js';
 
 export const ALL_SCOPES: readonly ApiScope[] = API_SCOPES;
 
+/**
+ * What a merchant's own keys may hold: everything but the platform operator's scope, which
+ * only the bootstrap key of an install holds (it creates and lists merchants).
+ */
+export const MERCHANT_SCOPES: readonly ApiScope[] = API_SCOPES.filter(
+  (s) => s !== 'MERCHANTS_ADMIN',
+);
+
 /** Who a request acts for: the key's merchant, the key, what it may do. */
 export interface Principal {
   merchantId: string;

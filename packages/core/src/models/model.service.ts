@@ -290,11 +290,15 @@ export class ModelService {
 
 /**
  * Make `key` ACTIVE inside a transaction (the previous model becomes READY) and give it the
- * merchant's metric and page size. Returns the model that served before (null when none, or
+ * merchant's metric and page size; the `model.switched` webhook event is written with it. Returns the model that served before (null when none, or
  * when `key` served already).
  */
 async function switchIn(tx: Repositories, merchantId: string, key: string): Promise<string | null> {
   const was = await tx.merchantModels.activate(merchantId, key);
   if (was && was !== key) await tx.settings.inherit(merchantId, was, key);
+  if (was !== key) {
+    // In the switch's own transaction: a subscriber hears of every switch, and only of those.
+    await tx.webhooks.emit(merchantId, 'model.switched', { model: key, previous: was });
+  }
   return was === key ? null : was;
 }

@@ -52,6 +52,8 @@ export interface QuerySource {
   detect?: boolean | null;
   productIds?: readonly string[] | null;
   imageId?: string | null;
+  /** A photo at this URL, fetched by the SSRF-safe client (then as `image`). */
+  imageUrl?: string | null;
 }
 
 export interface SimilarProductsArgs {
@@ -232,6 +234,8 @@ export class SearchService {
     private readonly settings: SettingsService,
     /** Finds the products in a photo; null: detection is off (whole photos are searched). */
     private readonly detector: Detector | null = null,
+    /** Fetches `imageUrl` sources (the SSRF-safe client); absent: imageUrl is refused. */
+    private readonly fetchImage?: (url: string) => Promise<Uint8Array>,
   ) {}
 
   /**
@@ -296,12 +300,18 @@ export class SearchService {
     options: SearchOptions = {},
   ): Promise<SimilarProductsResult> {
     const started = performance.now();
-    const given = (['image', 'productIds', 'imageId'] as const).filter((k) => source[k] != null);
+    const given = (['image', 'imageUrl', 'productIds', 'imageId'] as const).filter(
+      (k) => source[k] != null,
+    );
     if (given.length !== 1) {
       throw badInput(
-        `similarProducts takes exactly one of image, productIds and imageId (got ${given.length === 0 ? 'none' : given.join(', ')})`,
+        `similarProducts takes exactly one of image, imageUrl, productIds and imageId (got ${given.length === 0 ? 'none' : given.join(', ')})`,
         given[1] ?? 'image',
       );
+    }
+    if (source.imageUrl != null) {
+      if (!this.fetchImage) throw badInput('imageUrl is not available on this server', 'imageUrl');
+      source = { ...source, image: await this.fetchImage(source.imageUrl), imageUrl: null };
     }
     if (source.region && source.image == null) {
       throw badInput('region applies to an uploaded image only', 'region');

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { MODEL_UPGRADE_MODES } from '@lookalike/core';
+import { z } from 'zod';
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m !== ''),
+);
+
+const schema = z.object({
+  /**
+   * The Postgres the API uses: the queue and the data live there. Required: the embedded
+   * engine belongs to the API process, which runs its worker in-process.
+   */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  /** Where image files are stored: the API's DATA_DIR (shared storage across machines). */
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** The models to embed with (as the API's MODELS); merchants' models in use are kept loaded. */
+  MODELS: list.pipe(z.array(z.string().min(1)).min(1, 'name at least one model')).optional(),
+  MODEL_UPGRADE: z.enum(MODEL_UPGRADE_MODES as ['auto', 'off']).default('off'),
+  INFERENCE_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** Import rows per batch and pollers (see WorkerOptions). */
+  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(8),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** As the API's: private hosts and CIDRs image URLs and webhooks may reach. */
+  IMAGE_FETCH_ALLOW: list.default([]),
+  /** Send webhook deliveries from this worker (default true). */
+  WORKER_WEBHOOKS: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((v) => v === 'true' || v === '1')
+    .default(true),
+});
+
+export type WorkerConfig = Omit<z.infer<typeof schema>, 'MODELS'> & {
+  MODELS: string[];
+  dataDir: string;
+};
+
+/** Parse the environment once, at boot; a bad value stops the process with its name. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const base = env.INIT_CWD ?? process.cwd();
+  return {
+    ...parsed.data,
+    MODELS: parsed.data.MODELS ?? ['fashion-resnet', 'colour-thumbnail'],
+    dataDir: path.resolve(base, parsed.data.DATA_DIR),
+  };
+}
