@@ -28,8 +28,43 @@ const schema = z.object({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(10 * 1024 * 1024),
-  /** Requests per minute per API key; 0 turns rate limiting off. */
+  /** Largest catalog file importCatalog accepts, bytes (default 100 MiB). */
+  MAX_IMPORT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(100 * 1024 * 1024),
+  /**
+   * Requests per minute per API key; 0 turns rate limiting off. Shared by every replica on
+   * native Postgres (counted in the database), per process on the embedded engine.
+   */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /**
+   * Import rows per minute per merchant (importCatalog, importProducts): a budget of its own,
+   * apart from the request limit; 0 turns it off.
+   */
+  IMPORT_ROWS_PER_MINUTE: z.coerce.number().int().min(0).default(100_000),
+  /**
+   * Hosts and CIDRs the image fetcher and webhook deliveries may reach although they are
+   * private (an internal image server), comma-separated; empty by default: only public
+   * addresses are fetched.
+   */
+  IMAGE_FETCH_ALLOW: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== ''),
+    )
+    .default([]),
+  /**
+   * Run the job worker (imports, webhook deliveries) inside the API process. `auto`: on the
+   * embedded engine only (no other process can open its database); with DATABASE_URL, run
+   * `apps/worker` processes instead.
+   */
+  WORKER: z.enum(['auto', 'on', 'off']).default('auto'),
   /**
    * The models this process loads, comma-separated: bundled ids (the newest bundled version:
    * `fashion-resnet`), bundled keys (exactly that version: `fashion-resnet-v1`) or model

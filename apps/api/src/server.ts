@@ -9,6 +9,8 @@ import {
   type Core,
   type CoreOptions,
   type Detector,
+  type Worker,
+  type WorkerOptions,
 } from '@lookalike/core';
 import { createDb, type Db } from '@lookalike/db';
 import type { Embedder } from '@lookalike/inference';
@@ -37,6 +39,12 @@ export interface CreateServerOptions {
   modelsDir?: string;
   /** Background re-indexing of the core built here (batch size, lease, poll; tests). */
   backfill?: CoreOptions['backfill'];
+  /** The job queue of the core built here (maintenance interval, row expiry; tests). */
+  queue?: CoreOptions['queue'];
+  /** Over the image fetcher's options of the core built here (a connect hook; tests). */
+  imageFetch?: CoreOptions['imageFetch'];
+  /** The in-process worker's options (config.WORKER says whether one runs). */
+  worker?: WorkerOptions;
   /**
    * The product detector of the core built here: a running one (closed by its owner), a model id
    * or directory (loaded here, closed with the server), or null (detection off). Absent:
@@ -127,7 +135,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<A
         dataDir: config.dataDir,
         cacheTtlMs: config.CACHE_TTL_MS,
         modelUpgrade: config.MODEL_UPGRADE,
+        imageFetch: { allow: config.IMAGE_FETCH_ALLOW, ...options.imageFetch },
         ...(options.backfill ? { backfill: options.backfill } : {}),
+        ...(options.queue ? { queue: options.queue } : {}),
         log: (m) => {
           log.info(`[core] ${m}`);
         },
@@ -158,6 +168,20 @@ export async function createServer(options: CreateServerOptions = {}): Promise<A
     );
   }
 
+  // The job worker in this process: on the embedded engine nothing else can open the database
+  // (WORKER=auto); with DATABASE_URL, apps/worker processes do the work.
+  let worker: Worker | undefined;
+  const runWorker =
+    config.WORKER === 'on' || (config.WORKER === 'auto' && ready.db.engine === 'pglite');
+  if (runWorker) {
+    worker = await ready.startWorker({
+      log: (m) => {
+        log.info(m);
+      },
+      ...options.worker,
+    });
+  }
+
   const httpServer = http.createServer();
   const { app, stop } = await createApp({ core: ready, config, limits, log, httpServer });
 
@@ -181,6 +205,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<A
       if (closed) return;
       closed = true;
       await stop();
+      await worker?.stop();
       if (httpServer.listening)
         await new Promise<void>((resolve) =>
           httpServer.close(() => {

@@ -15,7 +15,7 @@ import { bearerAuth, principalOf } from './auth.js';
 import { errorHandler } from './error-handler.js';
 import { aliasLimit, complexityLimit, depthLimit, type QueryLimits } from './limits.js';
 import { multipartUploads } from './multipart.js';
-import { RateLimiter } from './rate-limit.js';
+import { createRateLimiter } from './rate-limit.js';
 import { uploadReader } from './uploads.js';
 
 export interface AppOptions {
@@ -36,7 +36,19 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
   app.set('trust proxy', 'loopback');
   httpServer.on('request', app);
 
-  const schema = await createSchema({ core, readUpload: uploadReader(config.MAX_UPLOAD_BYTES) });
+  // Imports draw on their own budget (rows a minute per merchant), so one merchant's sync
+  // cannot use up the requests its own searches, or anyone else's, need.
+  const importLimiter = createRateLimiter({
+    perMinute: config.IMPORT_ROWS_PER_MINUTE,
+    keyPrefix: 'import',
+    sql: core.db.sql,
+  });
+  const schema = await createSchema({
+    core,
+    readUpload: uploadReader(config.MAX_UPLOAD_BYTES),
+    readImport: uploadReader(config.MAX_IMPORT_BYTES),
+    importLimiter,
+  });
   const apollo = new ApolloServer<Context>({
     schema,
     csrfPrevention: true,
@@ -55,7 +67,14 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
   });
   await apollo.start();
 
-  const authenticate = bearerAuth(core.apiKeys, new RateLimiter(config.RATE_LIMIT_PER_MINUTE));
+  const authenticate = bearerAuth(
+    core.apiKeys,
+    createRateLimiter({
+      perMinute: config.RATE_LIMIT_PER_MINUTE,
+      keyPrefix: 'request',
+      sql: core.db.sql,
+    }),
+  );
   const baseUrl = (req: Request) =>
     config.PUBLIC_URL?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 
@@ -124,7 +143,9 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
     '/graphql',
     authenticate,
     multipartUploads({
-      maxFileSize: config.MAX_UPLOAD_BYTES,
+      // Each field is read with its own limit (images MAX_UPLOAD_BYTES, catalog files
+      // MAX_IMPORT_BYTES); this is the largest any field may be.
+      maxFileSize: Math.max(config.MAX_UPLOAD_BYTES, config.MAX_IMPORT_BYTES),
       maxFiles: 2,
       maxFieldSize: 1_000_000,
     }),

@@ -38,7 +38,7 @@ export function bearerAuth(apiKeys: ApiKeyService, limiter: RateLimiter): Reques
       refuse(res, 401, ErrorCode.UNAUTHENTICATED, 'Invalid or revoked API key');
       return;
     }
-    const wait = limiter.take(principal.keyId);
+    const wait = await limiter.take(principal.keyId);
     if (wait > 0) {
       res.set('Retry-After', String(wait));
       refuse(

@@ -1,31 +1,66 @@
+import type { SqlDriver } from '@lookalike/db';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+
 /**
- * Token buckets per API key: `perMinute` requests a minute on average, bursts up to the same
- * number. In memory, so per API process: with N replicas a key gets up to N times the rate
- * (a shared store belongs in front of many replicas: docs/architecture.md).
+ * A budget of `perMinute` points per key and minute (fixed windows). On native Postgres the
+ * counters live in the database (`rate_limits`, rate-limiter-flexible's Postgres store), so
+ * every API replica draws on the same budget; on the embedded engine there is one process, and
+ * they stay in memory.
  */
-export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly ratePerMs: number;
+export interface RateLimiter {
+  readonly perMinute: number;
+  /** Take `points`; resolves 0 when allowed, else the seconds until the budget allows it. */
+  take(key: string, points?: number): Promise<number>;
+}
 
-  constructor(
-    readonly perMinute: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.ratePerMs = perMinute / 60_000;
-  }
+/** The Postgres store's client: statements through the database driver (native only). */
+function storeClient(sql: SqlDriver) {
+  return {
+    query: async (q: { text: string; values?: unknown[] }) => ({
+      rows: await sql.withSession((s) => s.query(q.text, q.values ?? [])),
+    }),
+  };
+}
 
-  /** Take one token; returns 0 when allowed, else the seconds until one is available. */
-  take(key: string): number {
-    if (this.perMinute <= 0) return 0;
-    const now = this.now();
-    const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
-    bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.ratePerMs);
-    bucket.at = now;
-    this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerMs / 1000));
-  }
+export function createRateLimiter(options: {
+  perMinute: number;
+  /** Names the budget: `request` and `import` are separate budgets for the same key. */
+  keyPrefix: string;
+  /** The database driver; counters are shared through it on native Postgres. */
+  sql?: SqlDriver;
+}): RateLimiter {
+  const { perMinute, keyPrefix, sql } = options;
+  if (perMinute <= 0) return { perMinute, take: () => Promise.resolve(0) };
+  const common = { points: perMinute, duration: 60, keyPrefix };
+  const limiter: RateLimiterAbstract =
+    sql?.engine === 'postgres'
+      ? new RateLimiterPostgres({
+          ...common,
+          storeClient: storeClient(sql),
+          storeType: 'pool',
+          tableName: 'rate_limits',
+          // The table is the migrations' (20261203000000_imports_webhooks).
+          tableCreated: true,
+          clearExpiredByTimeout: false,
+        })
+      : new RateLimiterMemory(common);
+  return {
+    perMinute,
+    async take(key, points = 1) {
+      try {
+        await limiter.consume(key, points);
+        return 0;
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes) {
+          return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        }
+        throw rejection;
+      }
+    },
+  };
 }

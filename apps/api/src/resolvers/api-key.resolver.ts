@@ -1,4 +1,4 @@
-import type { AccountService, ApiKeyService } from '@lookalike/core';
+import { CoreError, CoreErrorCode, type AccountService, type ApiKeyService } from '@lookalike/core';
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../context.js';
 import { ApiKey, CreatedApiKey, Viewer } from '../types/api-key.type.js';
@@ -37,6 +37,17 @@ export class ApiKeyResolver {
     @Arg('scopes', () => [ApiScope]) scopes: ApiScope[],
     @Ctx() ctx: Context,
   ): Promise<CreatedApiKey> {
+    // The operator's scope is not a merchant's to hand out: only a key holding it may.
+    if (
+      scopes.includes(ApiScope.MERCHANTS_ADMIN) &&
+      !ctx.principal.scopes.includes('MERCHANTS_ADMIN')
+    ) {
+      throw new CoreError(
+        CoreErrorCode.FORBIDDEN,
+        'Only a key with MERCHANTS_ADMIN may create keys with MERCHANTS_ADMIN',
+        { field: 'scopes' },
+      );
+    }
     const { key, token } = await this.keys.create(ctx.principal.merchantId, name, scopes);
     return { apiKey: toApiKey(key), secret: token };
   }

@@ -49,6 +49,13 @@ export class SimilarProductsArgs {
     description: 'More like this stored image (its own product included). Instead of image.',
   })
   imageId?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A photo at this http(s) URL, fetched by the server (public addresses only, redirects and size limited). Instead of image.',
+  })
+  imageUrl?: string | null;
 }
 
 @ArgsType()

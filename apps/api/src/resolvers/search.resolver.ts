@@ -45,6 +45,7 @@ export class SearchResolver {
       ctx.principal.merchantId,
       {
         image: image ? await this.readOnce(ctx, image, 'image') : null,
+        imageUrl: args.imageUrl ?? null,
         region: args.region ?? null,
         detect: args.detect ?? true,
         productIds: args.productIds ?? null,

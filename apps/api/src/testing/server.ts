@@ -2,16 +2,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Detector } from '@lookalike/core';
-import type { Db, TestEngine } from '@lookalike/db';
+import type { Db, TestDatabase, TestEngine } from '@lookalike/db';
 import { createEmbedder, type Embedder } from '@lookalike/inference';
 import { GraphQLClient } from '@lookalike/sdk';
 import { loadConfig, type ApiConfig } from '../env.js';
 import type { Logger } from '../logger.js';
-import { createServer, type ApiServer } from '../server.js';
+import { createServer, type ApiServer, type CreateServerOptions } from '../server.js';
 
 export interface TestServer {
   server: ApiServer;
   db: Db;
+  /** The database's connection string (native engine only). */
+  databaseUrl: string | undefined;
   url: string;
   /** Client with the bootstrap key (all scopes). */
   client: GraphQLClient;
@@ -49,10 +51,15 @@ export async function startTestServer(
   {
     models = ['fashion-resnet'],
     detector = null,
-  }: { models?: string[]; detector?: Detector | string | null } = {},
+    ...rest
+  }: {
+    models?: string[];
+    detector?: Detector | string | null;
+  } & Pick<CreateServerOptions, 'imageFetch' | 'worker' | 'queue'> = {},
+  database?: TestDatabase,
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-api-'));
-  const database = await engine.create();
+  database ??= await engine.create();
   const logs: string[] = [];
   const logger: Logger = {
     info: (m) => logs.push(m),
@@ -64,6 +71,7 @@ export async function startTestServer(
     embedders: await Promise.all(models.map((m) => sharedEmbedder(m))),
     detector,
     logger,
+    ...rest,
   });
   const url = await server.listen(0, '127.0.0.1');
   const key = server.bootstrap.generatedKey ?? overrides.BOOTSTRAP_API_KEY;
@@ -71,6 +79,7 @@ export async function startTestServer(
   return {
     server,
     db: database.db,
+    databaseUrl: database.url,
     url,
     key,
     client: new GraphQLClient(url, key),

@@ -38,12 +38,14 @@ export enum ApiScope {
   CATALOG_WRITE = 'CATALOG_WRITE',
   SETTINGS_WRITE = 'SETTINGS_WRITE',
   KEYS_ADMIN = 'KEYS_ADMIN',
+  MERCHANTS_ADMIN = 'MERCHANTS_ADMIN',
 }
 registerEnumType(ApiScope, {
   name: 'ApiScope',
   description:
     'SEARCH: every query (search, catalog and settings reads). CATALOG_WRITE: product and image mutations. ' +
-    'SETTINGS_WRITE: updateSearchSettings. KEYS_ADMIN: list, create and revoke API keys.',
+    'SETTINGS_WRITE: updateSearchSettings. KEYS_ADMIN: list, create and revoke API keys. ' +
+    "MERCHANTS_ADMIN: the platform operator's scope (createMerchant, merchants), held by the install's bootstrap key only.",
 });
 
 export enum ImageStatus {
@@ -98,3 +100,38 @@ export const uploadModeOf = {
   [ImageUploadMode.CREATE]: 'create',
   [ImageUploadMode.ENSURE]: 'ensure',
 } as const;
+
+export enum ImportFormat {
+  CSV = 'CSV',
+  JSONL = 'JSONL',
+  ZIP = 'ZIP',
+}
+registerEnumType(ImportFormat, {
+  name: 'ImportFormat',
+  description:
+    'CSV: a header row, imageUrls separated by |. JSONL: one JSON object per line. ZIP: catalog.csv or catalog.jsonl at the root, and image files named by their path in imageUrls.',
+});
+
+export enum IngestJobStatus {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(IngestJobStatus, {
+  name: 'IngestJobStatus',
+  description:
+    'COMPLETED: every row was worked (some may have failed: see errors). FAILED: rows were given and none could be imported. CANCELLED: stopped by cancelIngestJob.',
+});
+
+export enum WebhookDeliveryStatus {
+  PENDING = 'PENDING',
+  DELIVERED = 'DELIVERED',
+  FAILED = 'FAILED',
+}
+registerEnumType(WebhookDeliveryStatus, {
+  name: 'WebhookDeliveryStatus',
+  description:
+    'PENDING: not yet answered with 2xx (attempts retried with backoff). DELIVERED: answered 2xx. FAILED: gave up after the last attempt.',
+});

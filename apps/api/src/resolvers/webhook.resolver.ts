@@ -1,0 +1,65 @@
+import type { WebhookService } from '@lookalike/core';
+import type { WebhookDeliveryRecord } from '@lookalike/db';
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context } from '../context.js';
+import { ApiScope, WebhookDeliveryStatus } from '../types/enums.js';
+import {
+  CreatedWebhookEndpoint,
+  WebhookDelivery,
+  WebhookDeliveryConnection,
+  WebhookEndpoint,
+} from '../types/webhook.type.js';
+
+function toDelivery(d: WebhookDeliveryRecord): WebhookDelivery {
+  return { ...d, status: WebhookDeliveryStatus[d.status] };
+}
+
+@Resolver()
+export class WebhookResolver {
+  constructor(private readonly webhooks: WebhookService) {}
+
+  @Authorized(ApiScope.SETTINGS_WRITE)
+  @Mutation(() => CreatedWebhookEndpoint, {
+    description:
+      'Deliver these events to this URL, signed per Standard Webhooks with the secret answered here once. Events: import.completed, import.failed, image.indexed, image.failed, model.switched.',
+  })
+  async createWebhookEndpoint(
+    @Arg('url', () => String) url: string,
+    @Arg('events', () => [String]) events: string[],
+    @Ctx() ctx: Context,
+  ): Promise<CreatedWebhookEndpoint> {
+    return this.webhooks.create(ctx.principal.merchantId, { url, events });
+  }
+
+  @Authorized(ApiScope.SETTINGS_WRITE)
+  @Query(() => [WebhookEndpoint], { description: "The merchant's webhook endpoints." })
+  webhookEndpoints(@Ctx() ctx: Context): Promise<WebhookEndpoint[]> {
+    return this.webhooks.list(ctx.principal.merchantId);
+  }
+
+  @Authorized(ApiScope.SETTINGS_WRITE)
+  @Mutation(() => Boolean, { description: 'Delete the endpoint and its pending deliveries.' })
+  deleteWebhookEndpoint(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+    return this.webhooks.delete(ctx.principal.merchantId, id);
+  }
+
+  @Authorized(ApiScope.SETTINGS_WRITE)
+  @Query(() => WebhookDeliveryConnection, {
+    description: "An endpoint's deliveries, newest first, with attempts and the last answer.",
+  })
+  async webhookDeliveries(
+    @Arg('endpointId', () => ID) endpointId: string,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<WebhookDeliveryConnection> {
+    const page = await this.webhooks.deliveries(ctx.principal.merchantId, endpointId, {
+      first,
+      after,
+    });
+    return {
+      nodes: page.items.map(toDelivery),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+    };
+  }
+}
