@@ -26,6 +26,13 @@ const schema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   /** As the API's: private hosts and CIDRs image URLs and webhooks may reach. */
   IMAGE_FETCH_ALLOW: list.default([]),
+  /**
+   * An import row attempt still running after this long is taken to be dead (a killed worker)
+   * and retried (default 300 s; see the queue definition in @lookalike/core).
+   */
+  WORKER_EXPIRE_SECONDS: z.coerce.number().int().min(5).max(3600).optional(),
+  /** How often expired attempts are looked for, seconds (default 30). */
+  QUEUE_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Send webhook deliveries from this worker (default true). */
   WORKER_WEBHOOKS: z
     .enum(['true', 'false', '1', '0'])

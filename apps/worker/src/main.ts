@@ -21,6 +21,10 @@ const core = await openCore({
   device: config.INFERENCE_DEVICE,
   modelUpgrade: config.MODEL_UPGRADE,
   imageFetch: { allow: config.IMAGE_FETCH_ALLOW },
+  queue: {
+    maintenanceIntervalSeconds: config.QUEUE_MAINTENANCE_SECONDS,
+    ...(config.WORKER_EXPIRE_SECONDS ? { expireInSeconds: config.WORKER_EXPIRE_SECONDS } : {}),
+  },
   // Re-indexing stays with the processes that run it today (leases on the database).
   backfill: { autoStart: false },
   log,
