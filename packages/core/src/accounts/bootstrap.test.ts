@@ -52,7 +52,7 @@ describe.each(testEngines())('first start ($name)', (engine) => {
     expect(boot).toMatchObject({ created: true, servingModel: 'fashion-resnet-v1' });
     expect(await core.apiKeys.authenticate(boot.generatedKey ?? '')).toMatchObject({
       merchantId: boot.merchantId,
-      scopes: ['SEARCH', 'CATALOG_WRITE', 'SETTINGS_WRITE', 'KEYS_ADMIN'],
+      scopes: ['SEARCH', 'CATALOG_WRITE', 'SETTINGS_WRITE', 'KEYS_ADMIN', 'MERCHANTS_ADMIN'],
     });
     expect((await readFile(boot.keyFile ?? '', 'utf8')).trim()).toBe(boot.generatedKey);
     expect((await stat(boot.keyFile ?? '')).mode & 0o777).toBe(0o600);

@@ -43,8 +43,16 @@ export async function bootstrap(
     const existing = await db.merchants.first();
     let merchantId: string;
     let generatedKey: string | undefined;
-    if (existing) merchantId = existing.id;
-    else {
+    if (existing) {
+      merchantId = existing.id;
+      // The install's bootstrap key is the platform operator's: one made before merchants
+      // existed gains MERCHANTS_ADMIN.
+      await db.apiKeys.grantScopeToFirst(
+        merchantId,
+        ['bootstrap', 'bootstrap (BOOTSTRAP_API_KEY)'],
+        'MERCHANTS_ADMIN',
+      );
+    } else {
       // The merchant, its model and its first key stand or fall together: a merchant left
       // without a key would lock its owner out on every later start.
       await db.models.ensureIndexes(configuredModel);

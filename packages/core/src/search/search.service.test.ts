@@ -26,7 +26,7 @@ describe.each(testEngines())('search sources and the lean path ($name)', (engine
   });
   afterAll(() => t.stop());
 
-  it('takes exactly one of image, productIds and imageId, naming them when it gets another count', async () => {
+  it('takes exactly one of image, imageUrl, productIds and imageId, naming them when it gets another count', async () => {
     const image = await catalogPhoto('DEMO-00001');
     const imageId = (await t.db.images.list(t.merchantId, await idOf('DEMO-00001')))[0]?.id;
     for (const source of [
@@ -37,7 +37,7 @@ describe.each(testEngines())('search sources and the lean path ($name)', (engine
     ]) {
       await expect(t.core.search.similarProducts(t.merchantId, source, {})).rejects.toMatchObject({
         code: 'BAD_USER_INPUT',
-        message: expect.stringMatching(/exactly one of image, productIds and imageId/) as string,
+        message: expect.stringMatching(/exactly one of image, imageUrl, productIds and imageId/) as string,
       });
     }
     await expect(

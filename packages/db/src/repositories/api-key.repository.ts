@@ -79,6 +79,24 @@ export class ApiKeyRepository {
     return count > 0;
   }
 
+  /**
+   * Add `scope` to the merchant's first key when it is named one of `names` and lacks it (an
+   * install's bootstrap key gains a scope introduced after it was made; a key created later
+   * under the same name does not). Returns how many keys changed.
+   */
+  async grantScopeToFirst(
+    merchantId: string,
+    names: readonly string[],
+    scope: ApiScope,
+  ): Promise<number> {
+    return this.prisma.$executeRaw`
+      UPDATE api_keys SET scopes = array_append(scopes, ${scope}::"ApiScope")
+      WHERE id = (SELECT id FROM api_keys WHERE merchant_id = ${merchantId}::uuid
+                  ORDER BY created_at, id LIMIT 1)
+        AND name = ANY(${[...names]}::text[]) AND revoked_at IS NULL
+        AND NOT (${scope}::"ApiScope" = ANY(scopes))`;
+  }
+
   async touch(id: string, at = new Date()): Promise<void> {
     if (!isUuid(id)) return;
     await this.prisma.apiKey.updateMany({ where: { id }, data: { lastUsedAt: at } });
