@@ -567,9 +567,11 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
       }>(
         `{ viewer { merchant { id name } apiKey { scopes } model { key dims executionProvider } } }`,
       );
+      // The install's first key is the platform operator's too.
       expect(viewer.data?.viewer.apiKey.scopes.sort()).toEqual([
         'CATALOG_WRITE',
         'KEYS_ADMIN',
+        'MERCHANTS_ADMIN',
         'SEARCH',
         'SETTINGS_WRITE',
       ]);

@@ -25,8 +25,8 @@ const core = await openCore({
     maintenanceIntervalSeconds: config.QUEUE_MAINTENANCE_SECONDS,
     ...(config.WORKER_EXPIRE_SECONDS ? { expireInSeconds: config.WORKER_EXPIRE_SECONDS } : {}),
   },
-  // Re-indexing stays with the processes that run it today (leases on the database).
-  backfill: { autoStart: false },
+  // Workers also take re-indexes (the Backfiller's leases on the database decide which process
+  // runs each one), so GPU machines do that embedding too.
   log,
 });
 const worker = await core.startWorker({

@@ -15,9 +15,12 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** How long a claim holds before another worker may take it (default 60 s: > the post timeout). */
   leaseMs?: number;
-  /** Attempts before a delivery is FAILED (default 8: about 11 hours with the default base). */
+  /**
+   * Attempts before a delivery is FAILED (default 10: the last one about 4 hours after the
+   * first with the default base, long enough to ride out a receiver's deploy or outage).
+   */
   maxAttempts?: number;
-  /** The first retry's delay; each next one doubles, with jitter (default 10 s). */
+  /** The first retry's delay; each next one doubles, with jitter (default 30 s). */
   backoffBaseMs?: number;
   /** No retry waits longer than this (default 6 h). */
   maxBackoffMs?: number;
@@ -58,8 +61,8 @@ export class WebhookDispatcher {
       intervalMs: options.intervalMs ?? 1000,
       batchSize: options.batchSize ?? 20,
       leaseMs: options.leaseMs ?? 60_000,
-      maxAttempts: options.maxAttempts ?? 8,
-      backoffBaseMs: options.backoffBaseMs ?? 10_000,
+      maxAttempts: options.maxAttempts ?? 10,
+      backoffBaseMs: options.backoffBaseMs ?? 30_000,
       maxBackoffMs: options.maxBackoffMs ?? 6 * 3600_000,
     };
     this.log = options.log ?? (() => undefined);
