@@ -153,8 +153,19 @@ describe.each(testEngines())('model lifecycle ($name)', (engine) => {
       await photo(88),
     );
     expect(await t.db.embeddings.modelsOf(t.merchantId, image.id)).toEqual([THUMB, FASHION].sort());
+    // A subscriber hears of the switch: the event is written with it (the outbox).
+    const { endpoint } = await t.core.webhooks.create(t.merchantId, {
+      url: 'https://shop.example/hooks',
+      events: ['model.switched'],
+    });
     const back = await t.core.models.activate(t.merchantId, FASHION);
     expect(back).toMatchObject({ previous: THUMB, coverage: 1, forced: false });
+    const deliveries = await t.core.webhooks.deliveries(t.merchantId, endpoint.id, {});
+    expect(deliveries.items.map((d) => [d.eventType, d.status])).toEqual([
+      ['model.switched', 'PENDING'],
+    ]);
+    const events = await t.db.prisma.webhookEvent.findMany({ where: { merchantId: t.merchantId } });
+    expect(events.map((e) => e.payload)).toEqual([{ model: FASHION, previous: THUMB }]);
     const r = await t.core.search.similarProducts(
       t.merchantId,
       { image: await catalogPhoto('DEMO-00006') },

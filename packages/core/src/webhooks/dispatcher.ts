@@ -121,6 +121,9 @@ export class WebhookDispatcher {
       }
       error = `the endpoint answered ${status}`;
     } catch (e) {
+      // The client throws for a non-2xx answer too; its status is what the endpoint said.
+      const answered = (e as { status?: unknown }).status;
+      if (typeof answered === 'number') status = answered;
       error = e instanceof Error ? e.message : String(e);
     }
     const retryAt =
