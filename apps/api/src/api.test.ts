@@ -942,7 +942,9 @@ describe.each(testEngines())('GraphQL API over HTTP ($name)', (engine) => {
           : await api.query(query, variables);
         expect(res.status).toBeLessThan(500);
         expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-        expect(res.errors?.[0]?.message).toMatch(/exactly one of image, imageUrl, productIds and imageId/);
+        expect(res.errors?.[0]?.message).toMatch(
+          /exactly one of image, imageUrl, productIds and imageId/,
+        );
       }
     });
 

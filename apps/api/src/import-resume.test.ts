@@ -26,7 +26,7 @@ describe('the embedded engine: the in-process worker resumes an import after a r
   });
 
   afterAll(async () => {
-    await img?.close();
+    await img.close();
     await rm(dir, { recursive: true, force: true });
   });
 

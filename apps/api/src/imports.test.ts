@@ -141,9 +141,9 @@ describe.each(testEngines())('bulk import through the API and workers ($name)', 
   }, 120_000);
 
   afterAll(async () => {
-    await t?.stop();
-    await img?.close();
-    await receiver?.close();
+    await t.stop();
+    await img.close();
+    await receiver.close();
   });
 
   it('imports 1,000 rows: counts exact, every failed row listed with its reason; a webhook retried after a 500 and signed', async () => {

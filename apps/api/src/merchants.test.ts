@@ -11,7 +11,7 @@ describe.each(testEngines())('merchants on one platform ($name)', (engine) => {
   }, 120_000);
 
   afterAll(async () => {
-    await t?.stop();
+    await t.stop();
   });
 
   it('the operator creates and lists merchants; a merchant key can do neither, nor grant the scope', async () => {

@@ -27,8 +27,8 @@ function startWorker(t: TestServer, logs: string[]): ChildProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  child.stdout?.on('data', (d: Buffer) => logs.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => logs.push(d.toString()));
+  child.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
+  child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
   return child;
 }
 
@@ -72,9 +72,9 @@ describe.skipIf(!native)('worker processes on native Postgres (TEST_DATABASE_URL
 
   afterAll(async () => {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
-    await t?.stop();
-    await img?.close();
-    await receiver?.close();
+    await t.stop();
+    await img.close();
+    await receiver.close();
   });
 
   it('a worker killed with SIGKILL mid-import and a new one started end with exactly the expected products and images, and one import.completed', async () => {
@@ -133,7 +133,7 @@ describe.skipIf(!native)('worker processes on native Postgres (TEST_DATABASE_URL
     // The completion event was written once, and delivered once.
     await until(
       'the import.completed delivery',
-      async () => (receiver.received.length > 0 ? true : null),
+      () => Promise.resolve(receiver.received.length > 0 ? true : null),
       30_000,
     );
     await new Promise((r) => setTimeout(r, 3000));

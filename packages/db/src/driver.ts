@@ -35,7 +35,8 @@ export function pgDriver(pool: pg.Pool): SqlDriver {
           },
           async exec(script) {
             // A script of several statements answers one result per statement.
-            const result: pg.QueryResult | pg.QueryResult[] = await client.query(script);
+            const result = (await client.query(script)) as unknown as
+              pg.QueryResult | pg.QueryResult[];
             const last = Array.isArray(result) ? result[result.length - 1] : result;
             return (last?.rows ?? []) as Record<string, unknown>[];
           },
@@ -65,7 +66,7 @@ export function pgliteDriver(db: PGlite): SqlDriver {
           },
           async exec(script) {
             const results = await db.exec(script);
-            return (results[results.length - 1]?.rows ?? []) as Record<string, unknown>[];
+            return results[results.length - 1]?.rows ?? [];
           },
         }),
       );

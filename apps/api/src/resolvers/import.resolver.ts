@@ -22,7 +22,18 @@ import { ApiScope, ImportFormat, IngestJobStatus } from '../types/enums.js';
 import { IngestJob, IngestJobConnection, IngestRowErrorConnection } from '../types/import.type.js';
 
 function toJob(job: IngestJobRecord): IngestJob {
-  return { ...job, status: IngestJobStatus[job.status] };
+  return {
+    id: job.id,
+    format: job.format,
+    status: IngestJobStatus[job.status],
+    total: job.total,
+    done: job.done,
+    failed: job.failed,
+    images: job.images,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+  };
 }
 
 @Resolver(() => IngestJob)

@@ -11,7 +11,18 @@ import {
 } from '../types/webhook.type.js';
 
 function toDelivery(d: WebhookDeliveryRecord): WebhookDelivery {
-  return { ...d, status: WebhookDeliveryStatus[d.status] };
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    status: WebhookDeliveryStatus[d.status],
+    attempts: d.attempts,
+    nextAttemptAt: d.nextAttemptAt,
+    lastStatus: d.lastStatus,
+    lastError: d.lastError,
+    createdAt: d.createdAt,
+    deliveredAt: d.deliveredAt,
+  };
 }
 
 @Resolver()

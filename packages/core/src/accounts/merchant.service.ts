@@ -3,6 +3,11 @@ import { badInput } from '../errors.js';
 import { generateApiKey, hashSecret } from '../keys/api-key.js';
 import { MERCHANT_SCOPES, toApiKeyInfo, type ApiKeyInfo } from '../keys/api-key.service.js';
 
+function hasControlCharacters(text: string): boolean {
+  for (const c of text) if (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) return true;
+  return false;
+}
+
 export interface CreatedMerchant {
   merchant: MerchantRecord;
   /** Its first key (every merchant scope); the token is shown this once. */
@@ -33,7 +38,7 @@ export class MerchantService {
    */
   async create(name: string): Promise<CreatedMerchant> {
     const trimmed = name.trim();
-    if (trimmed === '' || trimmed.length > 200 || /[\u0000-\u001f]/.test(trimmed)) {
+    if (trimmed === '' || trimmed.length > 200 || hasControlCharacters(trimmed)) {
       throw badInput('name must be 1–200 characters without control characters', 'name');
     }
     const model = this.defaultModel();

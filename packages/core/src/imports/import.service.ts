@@ -255,7 +255,7 @@ export class ImportService {
     // Queued after the rows commit: a worker never sees a row that is not there. Should this
     // process die in between, the rows are still PENDING and `resume` queues them again.
     const queue = await this.queue();
-    await queue.send<IngestRowJob>(
+    await queue.send(
       INGEST_QUEUE,
       pending.map((r) => ({ data: { jobId: job.id, row: r.row }, key: `${job.id}:${r.row}` })),
     );
@@ -268,7 +268,7 @@ export class ImportService {
     const queue = await this.queue();
     for (const job of await this.db.ingest.unfinished()) {
       const rows = await this.db.ingest.pendingRows(job.id);
-      await queue.send<IngestRowJob>(
+      await queue.send(
         INGEST_QUEUE,
         rows.map((row) => ({ data: { jobId: job.id, row }, key: `${job.id}:${row}` })),
       );

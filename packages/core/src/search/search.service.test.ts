@@ -37,7 +37,9 @@ describe.each(testEngines())('search sources and the lean path ($name)', (engine
     ]) {
       await expect(t.core.search.similarProducts(t.merchantId, source, {})).rejects.toMatchObject({
         code: 'BAD_USER_INPUT',
-        message: expect.stringMatching(/exactly one of image, imageUrl, productIds and imageId/) as string,
+        message: expect.stringMatching(
+          /exactly one of image, imageUrl, productIds and imageId/,
+        ) as string,
       });
     }
     await expect(

@@ -25,7 +25,7 @@ describe('WebhookDispatcher', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await db?.close();
+    await db.close();
   });
 
   const due = () => db.prisma.webhookDelivery.updateMany({ data: { nextAttemptAt: new Date(0) } });

@@ -44,11 +44,11 @@ export interface JobQueue {
   /**
    * Queue jobs; a `key` already queued (not yet started) on the same queue is not queued twice.
    */
-  send<T extends object>(name: string, jobs: readonly { data: T; key?: string }[]): Promise<void>;
+  send(name: string, jobs: readonly { data: object; key?: string }[]): Promise<void>;
   work<T>(
     name: string,
     options: WorkOptions,
-    handler: (jobs: QueueJob<T>[]) => Promise<BatchFailures | void>,
+    handler: (jobs: QueueJob<T>[]) => Promise<BatchFailures | undefined>,
   ): Promise<void>;
   /** Stop polling, let running batches finish (up to `timeoutMs`), then stop. */
   stop(options?: { timeoutMs?: number }): Promise<void>;

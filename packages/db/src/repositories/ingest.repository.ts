@@ -61,11 +61,11 @@ export interface FinishedRow {
 const INSERT_CHUNK = 1000;
 
 function toJob(row: JobRow): IngestJobRecord {
-  return { ...row, status: row.status as IngestJobStatus };
+  return { ...row, status: row.status };
 }
 
 function toRow(row: RowRow): IngestRowRecord {
-  return { ...row, status: row.status as IngestRowStatus };
+  return { ...row, status: row.status };
 }
 
 /**

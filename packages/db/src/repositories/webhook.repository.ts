@@ -51,8 +51,21 @@ function toEndpoint(row: EndpointRow): WebhookEndpointRecord {
 }
 
 function toDelivery(row: DeliveryRow & { event: { type: string } }): WebhookDeliveryRecord {
-  const { event, lockedUntil: _locked, ...rest } = row;
-  return { ...rest, status: row.status as WebhookDeliveryStatus, eventType: event.type };
+  const { event, ...rest } = row;
+  return {
+    id: rest.id,
+    eventId: rest.eventId,
+    endpointId: rest.endpointId,
+    merchantId: rest.merchantId,
+    status: rest.status,
+    attempts: rest.attempts,
+    nextAttemptAt: rest.nextAttemptAt,
+    lastStatus: rest.lastStatus,
+    lastError: rest.lastError,
+    createdAt: rest.createdAt,
+    deliveredAt: rest.deliveredAt,
+    eventType: event.type,
+  };
 }
 
 /**
