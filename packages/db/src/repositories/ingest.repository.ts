@@ -198,14 +198,17 @@ export class IngestRepository {
       },
     });
     if (updated.count === 0) return { recorded: false, finishedJob: null };
-    await this.prisma.ingestJob.update({
+    const job = await this.prisma.ingestJob.update({
       where: { id: jobId },
       data:
         outcome.status === 'DONE'
           ? { done: { increment: 1 }, images: { increment: outcome.images ?? 0 } }
           : { failed: { increment: 1 }, images: { increment: outcome.images ?? 0 } },
     });
-    return { recorded: true, finishedJob: await this.finishIfComplete(jobId) };
+    // The counters move only here, under the job's lock: every row is worked when they add up
+    // to the total (no scan of the rows left, which would cost O(rows) per row).
+    const finished = job.done + job.failed >= job.total ? await this.finishIfComplete(jobId) : null;
+    return { recorded: true, finishedJob: finished };
   }
 
   /** Lock the job's row until the transaction ends (inside db.transaction). */
