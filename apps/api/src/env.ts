@@ -1,5 +1,11 @@
 import path from 'node:path';
-import { API_KEY_PATTERN, DEFAULT_CACHE_TTL_MS, MODEL_UPGRADE_MODES } from '@lookalike/core';
+import {
+  API_KEY_PATTERN,
+  DEFAULT_CACHE_TTL_MS,
+  DEFAULT_MODELS,
+  MODEL_UPGRADE_MODES,
+  parseEnvironment,
+} from '@lookalike/core';
 import { z } from 'zod';
 
 const flag = z
@@ -113,13 +119,6 @@ const schema = z.object({
   CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULT_CACHE_TTL_MS),
 });
 
-/**
- * The bundled embedder first (what a fresh database serves), and the bundled colour-layout
- * model beside it, so a new installation can try a re-index and a switch. A loaded model costs
- * a worker thread and nothing else until a merchant re-indexes with it.
- */
-const DEFAULT_MODELS = ['fashion-resnet', 'colour-thumbnail'];
-
 type Parsed = z.infer<typeof schema>;
 export type ApiConfig = Omit<Parsed, 'MODELS' | 'MODEL'> & {
   /** The models to load, the default first. */
@@ -132,21 +131,14 @@ export type ApiConfig = Omit<Parsed, 'MODELS' | 'MODEL'> & {
  * variable's name; nothing else reads process.env.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid environment:\n${lines.join('\n')}`);
-  }
+  const data = parseEnvironment(schema, env);
   // npm runs workspace scripts in the workspace folder: a relative DATA_DIR means where npm ran.
   const base = env.INIT_CWD ?? process.cwd();
-  const { MODELS, MODEL, ...rest } = parsed.data;
+  const { MODELS, MODEL, ...rest } = data;
   return {
     ...rest,
-    MODELS: MODELS ?? (MODEL ? [MODEL] : DEFAULT_MODELS),
-    dataDir: path.resolve(base, parsed.data.DATA_DIR),
+    MODELS: MODELS ?? (MODEL ? [MODEL] : [...DEFAULT_MODELS]),
+    dataDir: path.resolve(base, data.DATA_DIR),
   };
 }
 

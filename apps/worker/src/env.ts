@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { MODEL_UPGRADE_MODES } from '@lookalike/core';
+import { DEFAULT_MODELS, MODEL_UPGRADE_MODES, parseEnvironment } from '@lookalike/core';
 import { z } from 'zod';
 
 const list = z.string().transform((v) =>
@@ -47,18 +47,11 @@ export type WorkerConfig = Omit<z.infer<typeof schema>, 'MODELS'> & {
 
 /** Parse the environment once, at boot; a bad value stops the process with its name. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid environment:\n${lines.join('\n')}`);
-  }
+  const data = parseEnvironment(schema, env);
   const base = env.INIT_CWD ?? process.cwd();
   return {
-    ...parsed.data,
-    MODELS: parsed.data.MODELS ?? ['fashion-resnet', 'colour-thumbnail'],
-    dataDir: path.resolve(base, parsed.data.DATA_DIR),
+    ...data,
+    MODELS: data.MODELS ?? [...DEFAULT_MODELS],
+    dataDir: path.resolve(base, data.DATA_DIR),
   };
 }

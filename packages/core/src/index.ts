@@ -16,6 +16,7 @@ export {
   type CoreErrorDetails,
 } from './errors.js';
 export type { Clock } from './cache/ttl-cache.js';
+export { DEFAULT_MODELS, parseEnvironment, type EnvironmentSchema } from './config/environment.js';
 export { AccountService, type Viewer } from './accounts/account.service.js';
 export {
   MerchantService,

@@ -140,19 +140,7 @@ export class WebhookRepository {
    */
   async claimDue(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
     assertInt(limit, 'limit', 1, 1000);
-    const rows = await this.prisma.$queryRaw<
-      {
-        id: string;
-        eventId: string;
-        merchantId: string;
-        attempts: number;
-        type: string;
-        payload: unknown;
-        eventCreatedAt: Date;
-        url: string;
-        secret: string;
-      }[]
-    >`
+    const rows = await this.prisma.$queryRaw<ClaimedDelivery[]>`
       WITH due AS (
         SELECT id FROM webhook_deliveries
         WHERE status = 'PENDING' AND next_attempt_at <= now()
