@@ -48,6 +48,7 @@ export {
   signWebhook,
   verifyWebhook,
   WEBHOOK_EVENTS,
+  WEBHOOK_TEST_EVENT,
   type SignedHeaders,
   type WebhookEventType,
 } from './webhooks/signing.js';

@@ -55,6 +55,18 @@ export class WebhookResolver {
   }
 
   @Authorized(ApiScope.SETTINGS_WRITE)
+  @Mutation(() => WebhookDelivery, {
+    description:
+      'Queue a webhook.test event for this endpoint alone, signed and retried like any other; answers its delivery.',
+  })
+  async sendTestWebhook(
+    @Arg('endpointId', () => ID) endpointId: string,
+    @Ctx() ctx: Context,
+  ): Promise<WebhookDelivery> {
+    return toDelivery(await this.webhooks.sendTest(ctx.principal.merchantId, endpointId));
+  }
+
+  @Authorized(ApiScope.SETTINGS_WRITE)
   @Query(() => WebhookDeliveryConnection, {
     description: "An endpoint's deliveries, newest first, with attempts and the last answer.",
   })

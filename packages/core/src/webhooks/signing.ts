@@ -11,6 +11,9 @@ export const WEBHOOK_EVENTS = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
+/** Sent to one endpoint on request (sendTestWebhook), whatever it subscribes to. */
+export const WEBHOOK_TEST_EVENT = 'webhook.test';
+
 /**
  * A new endpoint secret in the Standard Webhooks form: `whsec_` and base64 of 24 random bytes
  * (192 bits; the specification asks for 24 to 64 bytes).

@@ -1,6 +1,11 @@
 import type { Db, WebhookDeliveryRecord, WebhookEndpointRecord } from '@lookalike/db';
 import { badInput, CoreError, CoreErrorCode, notFound } from '../errors.js';
-import { generateWebhookSecret, WEBHOOK_EVENTS, type WebhookEventType } from './signing.js';
+import {
+  generateWebhookSecret,
+  WEBHOOK_EVENTS,
+  WEBHOOK_TEST_EVENT,
+  type WebhookEventType,
+} from './signing.js';
 
 /** Endpoints per merchant: enough for a few systems and environments, bounded fan-out. */
 export const MAX_WEBHOOK_ENDPOINTS = 10;
@@ -96,6 +101,19 @@ export class WebhookService {
       throw notFound(`webhook endpoint ${id}`);
     }
     return true;
+  }
+
+  /**
+   * Queue a `webhook.test` event for this endpoint alone, signed and delivered like any other
+   * (retries included): a merchant checks its receiver without waiting for a real event.
+   */
+  async sendTest(merchantId: string, endpointId: string): Promise<WebhookDeliveryRecord> {
+    const delivery = await this.db.webhooks.emitTo(merchantId, endpointId, WEBHOOK_TEST_EVENT, {
+      endpointId,
+      message: 'A test event sent from Lookalike',
+    });
+    if (!delivery) throw notFound(`webhook endpoint ${endpointId}`);
+    return delivery;
   }
 
   async deliveries(

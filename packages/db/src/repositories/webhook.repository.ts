@@ -135,6 +135,40 @@ export class WebhookRepository {
   }
 
   /**
+   * Write an event for one endpoint of the merchant alone (whatever it subscribes to) and its
+   * delivery, in one statement: a test event. Null when the endpoint is not this merchant's.
+   */
+  async emitTo(
+    merchantId: string,
+    endpointId: string,
+    type: string,
+    payload: unknown,
+  ): Promise<WebhookDeliveryRecord | null> {
+    if (!isUuid(endpointId)) return null;
+    const id = newId();
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      WITH ep AS (
+        SELECT id FROM webhook_endpoints
+        WHERE merchant_id = ${merchantId}::uuid AND id = ${endpointId}::uuid
+      ), ev AS (
+        INSERT INTO webhook_events (id, merchant_id, type, payload)
+        SELECT ${id}::uuid, ${merchantId}::uuid, ${type}, ${JSON.stringify(payload)}::jsonb
+        WHERE EXISTS (SELECT 1 FROM ep)
+        RETURNING id
+      )
+      INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id)
+      SELECT gen_random_uuid(), ev.id, ep.id, ${merchantId}::uuid FROM ev, ep
+      RETURNING id::text AS id`;
+    const deliveryId = rows[0]?.id;
+    if (!deliveryId) return null;
+    const row = await this.prisma.webhookDelivery.findUniqueOrThrow({
+      where: { id: deliveryId },
+      include: { event: { select: { type: true } } },
+    });
+    return toDelivery(row);
+  }
+
+  /**
    * Claim up to `limit` due deliveries for `leaseMs`: each attempt is counted as it is claimed,
    * so a worker that dies mid-send still uses up an attempt.
    */
