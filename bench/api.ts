@@ -21,7 +21,7 @@ import {
   renderShopperPhoto,
 } from '@lookalike/core';
 import { testEngines } from '@lookalike/db';
-import { GraphQLClient } from '@lookalike/sdk';
+import { encodeRequestBytes, GraphQLClient } from '@lookalike/sdk';
 import { machineLine, markdownTable, writeSection } from './lib/report.js';
 
 const run = promisify(execFile);
@@ -34,20 +34,10 @@ const engine = testEngines(baseUrl).at(baseUrl ? 1 : 0);
 if (!engine) throw new Error('no database engine');
 
 const QUERY = `query($image: Upload!) { similarProducts(image: $image, first: 10) { model hits { score product { id title } } } }`;
-const BOUNDARY = 'lookalike-bench-boundary';
-
-function multipart(image: Buffer): Buffer {
-  const head = (name: string, extra = '') =>
-    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n`;
-  return Buffer.concat([
-    Buffer.from(
-      `${head('operations')}\r\n${JSON.stringify({ query: QUERY, variables: { image: null } })}\r\n`,
-    ),
-    Buffer.from(`${head('map')}\r\n${JSON.stringify({ 0: ['variables.image'] })}\r\n`),
-    Buffer.from(`${head('0', '; filename="photo.jpg"')}Content-Type: image/jpeg\r\n\r\n`),
-    image,
-    Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
-  ]);
+/** The multipart request the SDK sends for this photo (encoded once, sent many times). */
+async function request(image: Buffer) {
+  const file = new File([new Uint8Array(image)], 'photo.jpg', { type: 'image/jpeg' });
+  return encodeRequestBytes(QUERY, { image: file });
 }
 
 function stats(latencies: number[], elapsed: number) {
@@ -138,7 +128,10 @@ try {
   const queries = await Promise.all(
     Array.from({ length: 32 }, async (_, q) => renderShopperPhoto(await photoOf(q * 97), q)),
   );
-  const bodies = queries.map((q) => multipart(q).toString('base64'));
+  const requests = await Promise.all(queries.map(request));
+  const bodies = requests.map((r) => Buffer.from(r.body).toString('base64'));
+  const contentType = requests[0]?.headers['content-type'];
+  if (!contentType) throw new Error('the SDK encoded no content type');
   const specFile = path.join(dataDir, 'load.json');
   const rows: (string | number)[][] = [];
   const ratios = new Map<number, number>();
@@ -153,7 +146,7 @@ try {
         seconds: SECONDS,
         warmupSeconds: 2,
         headers: { authorization: `Bearer ${key}`, 'apollo-require-preflight': 'true' },
-        contentType: `multipart/form-data; boundary=${BOUNDARY}`,
+        contentType,
         bodies,
       }),
     );
