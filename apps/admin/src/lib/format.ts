@@ -34,9 +34,13 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-/** Labels for display and the filter box: {"color":"red"} <-> color=red. */
-export function labelsToText(labels: Record<string, unknown>): string {
-  return Object.entries(labels)
+/**
+ * Labels for display and the filter box: {"color":"red"} <-> color=red; '' for none (the API's
+ * labels are a JSON object: anything else shows as none).
+ */
+export function labelsToText(labels: unknown): string {
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) return '';
+  return Object.entries(labels as Record<string, unknown>)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(', ');
 }

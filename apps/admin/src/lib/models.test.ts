@@ -11,6 +11,8 @@ function model(
     executionProvider: 'cpu',
     activatedAt: null,
     coverage: { total: 10, embedded: 10, failed: 0, fraction: 1 },
+    activateWhenReady: false,
+    defaultsMeasured: true,
     reindex: null,
     defaults: [
       { metric: 'COSINE', searchThreshold: 0.9, matchThreshold: 0.97 },

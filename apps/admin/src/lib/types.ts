@@ -1,10 +1,42 @@
-// Shapes of the API's answers as the dashboard asks for them (apps/api/schema.graphql).
-// Shared by server code and client components, so they hold no secrets and no functions.
+// Shapes of the API's answers as the dashboard asks for them: derived from the SDK's generated
+// operation types (packages/sdk/src/documents, dashboard.graphql among them), so a change of the
+// schema or of a document shows here as a type error. What follows them is the dashboard's own
+// (UI shapes no query answers as such). Shared by server code and client components, so they
+// hold no secrets and no functions; only types come from @lookalike/sdk (its runtime is Node's
+// and must not reach the browser bundle).
+import type {
+  ActivateModelMutation,
+  ApiKeyFieldsFragment,
+  ApiScope,
+  BoxFieldsFragment,
+  EmbeddingModelFieldsFragment,
+  EvaluateQuery,
+  IngestJobErrorsQuery,
+  IngestJobFieldsFragment,
+  PrPointFieldsFragment,
+  ProductFieldsFragment,
+  ProductsQuery,
+  SettingsFieldsFragment,
+  SimilarBothQuery,
+  SimilarityMetric,
+  ViewerQuery,
+  WebhookDeliveryFieldsFragment,
+  WebhookEndpointFieldsFragment,
+} from '@lookalike/sdk';
 
-export type SimilarityMetric = 'COSINE' | 'EUCLIDEAN';
-export type MatchVerdict = 'EXACT' | 'MATCH' | 'SIMILAR';
-export type ApiScope = 'SEARCH' | 'CATALOG_WRITE' | 'SETTINGS_WRITE' | 'KEYS_ADMIN';
-export const ALL_SCOPES: readonly ApiScope[] = [
+export type {
+  ApiScope,
+  ImportFormat,
+  IngestJobStatus,
+  MatchVerdict,
+  ModelStatus,
+  SimilarityMetric,
+  WebhookDeliveryStatus,
+} from '@lookalike/sdk';
+
+/** The scopes a key made here can have (MERCHANTS_ADMIN is the install's bootstrap key's). */
+export type KeyScope = Exclude<ApiScope, 'MERCHANTS_ADMIN'>;
+export const ALL_SCOPES: readonly KeyScope[] = [
   'SEARCH',
   'CATALOG_WRITE',
   'SETTINGS_WRITE',
@@ -12,105 +44,52 @@ export const ALL_SCOPES: readonly ApiScope[] = [
 ];
 export const METRICS: readonly SimilarityMetric[] = ['COSINE', 'EUCLIDEAN'];
 
-export interface ModelDefault {
-  metric: SimilarityMetric;
-  searchThreshold: number;
-  matchThreshold: number;
-}
+/**
+ * The merchant, the key and the serving model; the model's executionProvider is null when the
+ * API does not load it (not in MODELS).
+ */
+export type Viewer = ViewerQuery['viewer'];
+export type ModelDefault = Viewer['model']['defaults'][number];
 
-export interface Viewer {
-  merchant: { id: string; name: string };
-  apiKey: { id: string; name: string; prefix: string; scopes: ApiScope[] };
-  /** The serving model; executionProvider is null when the API does not load it (not in MODELS). */
-  model: {
-    key: string;
-    dims: number;
-    executionProvider: string | null;
-    defaults: ModelDefault[];
-  };
-}
+export type Product = ProductFieldsFragment;
+export type ProductImage = Product['images'][number];
+export type ProductPage = ProductsQuery['products'];
 
-export interface ProductImage {
-  id: string;
-  sha256: string;
-  width: number;
-  height: number;
-  byteSize: number;
-  mime: string;
-  status: 'READY' | 'PENDING' | 'FAILED';
-  createdAt: string;
-}
-
-export interface Product {
-  id: string;
-  externalId: string;
-  title: string;
-  description: string | null;
-  category: string | null;
-  labels: Record<string, unknown>;
-  price: number | null;
-  currency: string | null;
-  url: string | null;
-  createdAt: string;
-  updatedAt: string;
-  images: ProductImage[];
-}
-
-export interface ProductPage {
-  totalCount: number;
-  pageInfo: { endCursor: string | null; hasNextPage: boolean };
-  edges: { cursor: string; node: Product }[];
-}
-
-export interface SearchSettings {
-  /** The embedding model these settings are for. */
-  model: string;
-  metric: SimilarityMetric;
-  searchThreshold: number;
-  matchThreshold: number;
-  topK: number;
-  usingModelDefaults: boolean;
-  updatedAt: string | null;
-}
+/** A model's settings (searchSettings(model:)). */
+export type SearchSettings = SettingsFieldsFragment;
 
 /**
- * A model's role for the merchant. ACTIVE: serves every search. BACKFILLING: being re-indexed.
- * READY: has a vector of every image and is kept in sync. RETIRED: its vectors are deleted.
- * AVAILABLE: loaded by the API, never used by this merchant.
+ * A model for the merchant: its status (ACTIVE serves every search, BACKFILLING is being
+ * re-indexed, READY has a vector of every image and is kept in sync, RETIRED has its vectors
+ * deleted, AVAILABLE is loaded by the API and never used), whether the API loads it, its
+ * coverage, its current or last re-index, and its manifest's thresholds.
  */
-export type ModelStatus = 'ACTIVE' | 'BACKFILLING' | 'READY' | 'RETIRED' | 'AVAILABLE';
-
-export interface EmbeddingModel {
-  key: string;
-  dims: number;
-  status: ModelStatus;
-  /** The API loads it (it is in the API's MODELS): only then can it re-index or serve. */
-  loaded: boolean;
-  executionProvider: string | null;
-  activatedAt: string | null;
-  coverage: { total: number; embedded: number; failed: number; fraction: number };
-  /** The current or last re-index. */
-  reindex: {
-    running: boolean;
-    startedAt: string;
-    finishedAt: string | null;
-    done: number;
-    remaining: number;
-    rate: number | null;
-    etaSeconds: number | null;
-  } | null;
-  /** The manifest's recommended thresholds. */
-  defaults: ModelDefault[];
-}
+export type EmbeddingModel = EmbeddingModelFieldsFragment;
 
 /** The answer to activateModel. */
-export interface ModelSwitch {
-  model: EmbeddingModel;
-  previous: string | null;
-  /** The new model's coverage when it took over. */
-  coverage: number;
-  forced: boolean;
-}
+export type ModelSwitch = ActivateModelMutation['activateModel'];
+
+export type CatalogEvaluation = EvaluateQuery['evaluateCatalog'];
+export type PrPoint = PrPointFieldsFragment;
+
+export type ApiKeyInfo = ApiKeyFieldsFragment;
+
+/** A bulk import and its progress. */
+export type IngestJob = IngestJobFieldsFragment;
+/** A row of an import that failed, with its code and reason. */
+export type IngestRowError = IngestJobErrorsQuery['ingestJob']['errors']['nodes'][number];
+export type IngestRowErrorPage = IngestJobErrorsQuery['ingestJob']['errors'];
+
+export type WebhookEndpoint = WebhookEndpointFieldsFragment;
+export type WebhookDelivery = WebhookDeliveryFieldsFragment;
+
+/** A box in a photo, in pixels of the photo as displayed (EXIF orientation applied). */
+export type ImageBox = BoxFieldsFragment;
+
+/** A product the API's detector found in the query photo (score in [0, 1]). */
+export type DetectedProduct = NonNullable<SimilarBothQuery['cosine']['searchedDetection']>;
+
+// The dashboard's own shapes.
 
 /** One hit of similarProducts, as the playground and the dry run keep it. */
 export interface Hit {
@@ -121,24 +100,7 @@ export interface Hit {
   sha256: string;
   score: number;
   distance: number;
-  verdict: MatchVerdict;
-}
-
-/** A box in a photo, in pixels of the photo as displayed (EXIF orientation applied). */
-export interface ImageBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/** A product the API's detector found in the query photo. */
-export interface DetectedProduct {
-  /** Tight, as the detector gives it. */
-  box: ImageBox;
-  /** The detector's confidence, in [0, 1]. */
-  score: number;
-  category: string | null;
+  verdict: SimilarBothQuery['cosine']['hits'][number]['verdict'];
 }
 
 /** A detected product with its own nearest products (a few, cosine, loosest threshold). */
@@ -168,51 +130,14 @@ export interface SearchAnswer {
   photo?: PhotoSearch;
 }
 
-export interface PrPoint {
-  threshold: number;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  predictedPositives: number;
-  truePositives: number;
-}
-
-export interface CatalogEvaluation {
-  metric: SimilarityMetric;
-  model: string;
-  relevance: 'PRODUCT' | 'CATEGORY';
-  depth: number;
-  pairs: number;
-  relevantPairs: number;
-  map: number | null;
-  mapAtR: number | null;
-  tookMs: number;
-  recallAtK: { k: number; value: number | null }[];
-  prCurve: PrPoint[];
-  histogram: { edges: number[]; relevant: number[]; irrelevant: number[] };
-  recommended: {
-    targetPrecision: number;
-    bestF1: PrPoint | null;
-    atTargetPrecision: PrPoint | null;
-  };
-  sample: {
-    queries: number;
-    population: number;
-    sampled: boolean;
-    seed: number;
-    mapStandardError: number | null;
-  };
-}
-
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: ApiScope[];
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+/** The events a webhook endpoint can subscribe to (createWebhookEndpoint's list). */
+export const WEBHOOK_EVENTS = [
+  'import.completed',
+  'import.failed',
+  'image.indexed',
+  'image.failed',
+  'model.switched',
+] as const;
 
 /** What server actions return: data or a displayable error. */
 export type ActionResult<T = null> =

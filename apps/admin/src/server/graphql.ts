@@ -1,4 +1,10 @@
 import 'server-only';
+import {
+  createClient,
+  LookalikeError,
+  type LookalikeClient,
+  type TypedDocumentString,
+} from '@lookalike/sdk';
 
 /** An error the API answered with (its `extensions.code`), or API_UNREACHABLE. */
 export class ApiError extends Error {
@@ -7,112 +13,81 @@ export class ApiError extends Error {
     readonly code: string,
     readonly status: number,
     readonly field?: string,
+    /** A finer reason the API gave (`extensions.reason`, e.g. MISSING_COLUMNS for a bad file). */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-interface Envelope<T> {
-  data?: T | null;
-  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+/** The SDK's error as the dashboard's: the same message, code, status, field and reason. */
+function toApiError(error: unknown): unknown {
+  if (!(error instanceof LookalikeError)) return error;
+  // A proxy's 413 page (not GraphQL) still says what happened.
+  const code = error.code === 'BAD_RESPONSE' && error.status === 413 ? 'PAYLOAD_TOO_LARGE' : error.code;
+  return new ApiError(error.message, code, error.status, error.field, error.reason);
 }
 
-export interface UploadPart {
-  /** The variable this file fills, e.g. "image". */
-  variable: string;
-  file: Blob;
-  name: string;
-}
+/** What a document needs besides itself: its variables, optional when it has none required. */
+type VariablesOf<TVariables> =
+  TVariables extends Record<string, never> ? [variables?: TVariables] : [variables: TVariables];
 
 /**
- * A GraphQL client for one API key, used only on the server: the key never reaches the browser.
- * Uploads follow the GraphQL multipart request spec, with the preflight header the API's CSRF
- * prevention requires.
+ * The API for one key, used only on the server: the key never reaches the browser. A thin
+ * wrapper over the SDK's client: typed documents (@lookalike/sdk's generated ones), Blob and
+ * File variables sent as multipart uploads by the SDK, no retries (a page shows the API's
+ * answer at once), and the SDK's LookalikeError turned into ApiError. (Next.js caches no
+ * fetch by default, and every dashboard page is dynamic: each shows the API's answer now.)
  */
 export class ApiClient {
+  private readonly client: LookalikeClient;
+
   constructor(
     readonly baseUrl: string,
-    private readonly key: string,
-  ) {}
-
-  async query<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-    return this.send<T>({
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.key}` },
-      body: JSON.stringify({ query, variables }),
+    key: string,
+  ) {
+    this.client = createClient({
+      url: baseUrl,
+      apiKey: key,
+      retry: { attempts: 1 },
     });
   }
 
-  async upload<T>(
-    query: string,
-    variables: Record<string, unknown>,
-    files: UploadPart[],
-  ): Promise<T> {
-    const form = new FormData();
-    const vars: Record<string, unknown> = { ...variables };
-    for (const f of files) vars[f.variable] = null;
-    form.append('operations', JSON.stringify({ query, variables: vars }));
-    form.append(
-      'map',
-      JSON.stringify(
-        Object.fromEntries(files.map((f, i) => [String(i), [`variables.${f.variable}`]])),
-      ),
-    );
-    files.forEach((f, i) => {
-      form.append(String(i), f.file, f.name);
-    });
-    return this.send<T>({
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.key}`, 'apollo-require-preflight': 'true' },
-      body: form,
-    });
-  }
-
-  private async send<T>(init: RequestInit): Promise<T> {
-    let res: Response;
+  /** Send one operation: its data, or an ApiError. */
+  async request<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables>,
+    ...[variables]: VariablesOf<TVariables>
+  ): Promise<TResult> {
     try {
-      res = await fetch(`${this.baseUrl}/graphql`, { ...init, cache: 'no-store' });
-    } catch {
-      throw new ApiError(
-        `The Lookalike API at ${this.baseUrl} is not reachable. Is it running?`,
-        'API_UNREACHABLE',
-        503,
+      return await this.client.request<TResult, Record<string, unknown>>(
+        document as TypedDocumentString<TResult, Record<string, unknown>>,
+        (variables ?? {}),
       );
+    } catch (error) {
+      throw toApiError(error);
     }
-    const text = await res.text();
-    let body: Envelope<T>;
-    try {
-      body = JSON.parse(text) as Envelope<T>;
-    } catch {
-      throw new ApiError(
-        `The API answered ${res.status} without JSON`,
-        res.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_RESPONSE',
-        res.status,
-      );
-    }
-    const first = body.errors?.[0];
-    if (first) {
-      throw new ApiError(
-        first.message,
-        first.extensions?.code ?? 'INTERNAL_SERVER_ERROR',
-        res.status,
-        first.extensions?.field,
-      );
-    }
-    if (body.data == null)
-      throw new ApiError(`The API answered ${res.status} without data`, 'BAD_RESPONSE', res.status);
-    return body.data;
   }
+}
+
+/** A file as an upload variable: with a name (the API's multipart parser wants one). */
+export function namedFile(file: File, fallback: string): File {
+  return file.name ? file : new File([file], fallback, { type: file.type });
 }
 
 /** What an action or route hands the browser: the message and code, never a stack. */
-export function describeError(error: unknown): { message: string; code: string; field?: string } {
+export function describeError(error: unknown): {
+  message: string;
+  code: string;
+  field?: string;
+  reason?: string;
+} {
   if (error instanceof ApiError)
     return {
       message: error.message,
       code: error.code,
       ...(error.field ? { field: error.field } : {}),
+      ...(error.reason ? { reason: error.reason } : {}),
     };
   console.error('[admin] unexpected error', error);
   return {

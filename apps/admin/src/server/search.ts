@@ -1,29 +1,14 @@
 import 'server-only';
+import {
+  MoreLikeBothDocument,
+  SimilarBothDocument,
+  StoredImageBothDocument,
+  type SimilarFieldsFragment,
+  type SimilarHitFieldsFragment,
+} from '@lookalike/sdk';
 import { LOOSEST, MAX_HITS } from '@/lib/thresholds';
-import type {
-  DetectedProduct,
-  Hit,
-  ImageBox,
-  MatchVerdict,
-  PhotoSearch,
-  SearchAnswer,
-} from '@/lib/types';
-import type { ApiClient } from './graphql';
-import { MORE_LIKE_BOTH, SIMILAR_BOTH, STORED_IMAGE_BOTH } from './queries';
-
-interface SimilarHit {
-  score: number;
-  distance: number;
-  verdict: MatchVerdict;
-  product: { id: string; externalId: string; title: string; category: string | null };
-  image: { sha256: string };
-}
-
-interface SimilarResult {
-  model: string;
-  tookMs: number;
-  hits: SimilarHit[];
-}
+import type { Hit, PhotoSearch, SearchAnswer } from '@/lib/types';
+import { namedFile, type ApiClient } from './graphql';
 
 export interface Region {
   x: number;
@@ -32,7 +17,7 @@ export interface Region {
   height: number;
 }
 
-function toHits(result: { hits: SimilarHit[] }): Hit[] {
+function toHits(result: { hits: SimilarHitFieldsFragment[] }): Hit[] {
   return result.hits.map((h) => ({
     productId: h.product.id,
     externalId: h.product.externalId,
@@ -46,8 +31,8 @@ function toHits(result: { hits: SimilarHit[] }): Hit[] {
 }
 
 interface BothResults {
-  cosine: SimilarResult;
-  euclidean: SimilarResult;
+  cosine: SimilarFieldsFragment;
+  euclidean: SimilarFieldsFragment;
 }
 
 /** Every hit up to the API's cap under both metrics: the browser cuts them at any threshold. */
@@ -77,14 +62,6 @@ export interface PhotoSearchOptions {
   objects?: boolean;
 }
 
-interface PhotoResults extends BothResults {
-  cosine: SimilarResult & {
-    searchedBox: ImageBox | null;
-    searchedDetection: DetectedProduct | null;
-  };
-  detected?: { objects: (DetectedProduct & { hits: SimilarHit[] })[] };
-}
-
 /**
  * A photo searched under both metrics with the loosest thresholds and the API's maximum of
  * hits, so the browser can cut the lists at any threshold without uploading again. One request:
@@ -97,17 +74,14 @@ export async function searchBothMetrics(
   file: File,
   { region = null, detect = true, objects = false }: PhotoSearchOptions = {},
 ): Promise<SearchAnswer> {
-  const result = await api.upload<PhotoResults>(
-    SIMILAR_BOTH,
-    {
-      ...LOOSEST_VARIABLES,
-      ...(region ? { region } : {}),
-      detect,
-      withObjects: objects,
-      objectHits: OBJECT_HITS,
-    },
-    [{ variable: 'image', file, name: file.name || 'photo' }],
-  );
+  const result = await api.request(SimilarBothDocument, {
+    ...LOOSEST_VARIABLES,
+    image: namedFile(file, 'photo'),
+    ...(region ? { region } : {}),
+    detect,
+    withObjects: objects,
+    objectHits: OBJECT_HITS,
+  });
   const photo: PhotoSearch = {
     searchedBox: result.cosine.searchedBox,
     searchedDetection: result.cosine.searchedDetection,
@@ -133,7 +107,7 @@ export async function moreLikeBothMetrics(
   productIds: readonly string[],
 ): Promise<SearchAnswer> {
   return toAnswer(
-    await api.query<BothResults>(MORE_LIKE_BOTH, { ...LOOSEST_VARIABLES, productIds }),
+    await api.request(MoreLikeBothDocument, { ...LOOSEST_VARIABLES, productIds: [...productIds] }),
   );
 }
 
@@ -145,7 +119,5 @@ export async function storedImageBothMetrics(
   api: ApiClient,
   imageId: string,
 ): Promise<SearchAnswer> {
-  return toAnswer(
-    await api.query<BothResults>(STORED_IMAGE_BOTH, { ...LOOSEST_VARIABLES, imageId }),
-  );
+  return toAnswer(await api.request(StoredImageBothDocument, { ...LOOSEST_VARIABLES, imageId }));
 }

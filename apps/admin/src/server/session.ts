@@ -3,9 +3,9 @@ import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { cache } from 'react';
 import { env } from '@/env';
+import { ViewerDocument } from '@lookalike/sdk';
 import type { ApiScope, Viewer } from '@/lib/types';
 import { ApiClient, ApiError } from './graphql';
-import { VIEWER } from './queries';
 import { openSession, sealSession } from './session-crypto';
 import { cacheUnlessRejected, loadSessionSecret } from './session-secret';
 
@@ -67,7 +67,7 @@ export const getSession = cache(async (): Promise<Session | null> => {
   if (!key) return null;
   const api = new ApiClient(env().API_URL, key);
   try {
-    const { viewer } = await api.query<{ viewer: Viewer }>(VIEWER);
+    const { viewer } = await api.request(ViewerDocument);
     return { api, viewer, can: (scope) => viewer.apiKey.scopes.includes(scope) };
   } catch (error) {
     if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') return null;

@@ -2,9 +2,8 @@
 
 import { redirect } from 'next/navigation';
 import { env } from '@/env';
-import type { Viewer } from '@/lib/types';
+import { ViewerDocument } from '@lookalike/sdk';
 import { ApiClient, ApiError, describeError } from '@/server/graphql';
-import { VIEWER } from '@/server/queries';
 import { endSession, startSession } from '@/server/session';
 import { textField } from '@/lib/form-data';
 
@@ -23,7 +22,7 @@ export async function signIn(_prev: SignInState, form: FormData): Promise<SignIn
     };
   }
   try {
-    const { viewer } = await new ApiClient(env().API_URL, key).query<{ viewer: Viewer }>(VIEWER);
+    const { viewer } = await new ApiClient(env().API_URL, key).request(ViewerDocument);
     if (!viewer.apiKey.scopes.includes('SEARCH')) {
       return {
         error:

@@ -1,9 +1,13 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import type { ActionResult, Product } from '@/lib/types';
+import {
+  DeleteProductDocument,
+  RemoveProductImageDocument,
+  UpdateProductDocument,
+} from '@lookalike/sdk';
+import type { ActionResult } from '@/lib/types';
 import { actionFailure, describeError } from '@/server/graphql';
-import { DELETE_PRODUCT, REMOVE_IMAGE, UPDATE_PRODUCT } from '@/server/queries';
 import { sessionOrThrow } from '@/server/session';
 import { textField } from '@/lib/form-data';
 
@@ -47,7 +51,7 @@ export async function updateProduct(
   if (!input.externalId) return { error: 'A product needs an externalId.', field: 'externalId' };
   try {
     const { api } = await sessionOrThrow();
-    await api.query<{ updateProduct: Product }>(UPDATE_PRODUCT, { id, input });
+    await api.request(UpdateProductDocument, { id, input });
   } catch (error) {
     const e = describeError(error);
     return { error: e.message, ...(e.field ? { field: e.field } : {}) };
@@ -59,9 +63,7 @@ export async function updateProduct(
 export async function deleteProduct(id: string): Promise<ActionResult<boolean>> {
   try {
     const { api } = await sessionOrThrow();
-    const { deleteProduct: deleted } = await api.query<{ deleteProduct: boolean }>(DELETE_PRODUCT, {
-      id,
-    });
+    const { deleteProduct: deleted } = await api.request(DeleteProductDocument, { id });
     revalidatePath('/catalog');
     return { ok: true, data: deleted };
   } catch (error) {
@@ -75,7 +77,7 @@ export async function removeImage(
 ): Promise<ActionResult<boolean>> {
   try {
     const { api } = await sessionOrThrow();
-    const { removeProductImage } = await api.query<{ removeProductImage: boolean }>(REMOVE_IMAGE, {
+    const { removeProductImage } = await api.request(RemoveProductImageDocument, {
       id: imageId,
     });
     revalidatePath(`/catalog/${productId}`);

@@ -2,8 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { Thumb } from '@/components/product-thumb';
 import { formatPrice, labelsToText, parseLabelFilter } from '@/lib/format';
-import type { ProductPage } from '@/lib/types';
-import { PRODUCTS } from '@/server/queries';
+import { ProductsDocument } from '@lookalike/sdk';
 import { requireSession } from '@/server/session';
 
 export const metadata: Metadata = { title: 'Catalog' };
@@ -41,7 +40,7 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
     ...(filters.category ? { category: filters.category } : {}),
     ...(labels && Object.keys(labels).length ? { labels } : {}),
   };
-  const { products } = await api.query<{ products: ProductPage }>(PRODUCTS, {
+  const { products } = await api.request(ProductsDocument, {
     first: PAGE_SIZE,
     after,
     filter,
@@ -170,7 +169,7 @@ export default async function CatalogPage({ searchParams }: { searchParams: Prom
                         {p.images.length} {p.images.length === 1 ? 'image' : 'images'}
                       </span>
                     </span>
-                    {Object.keys(p.labels).length > 0 && (
+                    {labelsToText(p.labels) && (
                       <span className="card-meta">{labelsToText(p.labels)}</span>
                     )}
                   </div>

@@ -1,9 +1,9 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { ALL_SCOPES, type ActionResult, type ApiKeyInfo, type ApiScope } from '@/lib/types';
+import { CreateApiKeyDocument, RevokeApiKeyDocument } from '@lookalike/sdk';
+import { ALL_SCOPES, type ActionResult, type KeyScope } from '@/lib/types';
 import { actionFailure, describeError } from '@/server/graphql';
-import { CREATE_KEY, REVOKE_KEY } from '@/server/queries';
 import { sessionOrThrow } from '@/server/session';
 import { textField } from '@/lib/form-data';
 
@@ -19,14 +19,12 @@ export async function createKey(_prev: CreateKeyState, form: FormData): Promise<
   const scopes = form
     .getAll('scopes')
     .map(String)
-    .filter((s): s is ApiScope => (ALL_SCOPES as readonly string[]).includes(s));
+    .filter((s): s is KeyScope => (ALL_SCOPES as readonly string[]).includes(s));
   if (!name) return { error: 'Give the key a name, e.g. the shop or service that will use it.' };
   if (scopes.length === 0) return { error: 'Pick at least one scope.' };
   try {
     const { api } = await sessionOrThrow();
-    const { createApiKey } = await api.query<{
-      createApiKey: { secret: string; apiKey: ApiKeyInfo };
-    }>(CREATE_KEY, { name, scopes });
+    const { createApiKey } = await api.request(CreateApiKeyDocument, { name, scopes });
     revalidatePath('/keys');
     return { secret: createApiKey.secret, name: createApiKey.apiKey.name };
   } catch (error) {
@@ -37,7 +35,7 @@ export async function createKey(_prev: CreateKeyState, form: FormData): Promise<
 export async function revokeKey(id: string): Promise<ActionResult<boolean>> {
   try {
     const { api } = await sessionOrThrow();
-    const { revokeApiKey } = await api.query<{ revokeApiKey: boolean }>(REVOKE_KEY, { id });
+    const { revokeApiKey } = await api.request(RevokeApiKeyDocument, { id });
     revalidatePath('/keys');
     return { ok: true, data: revokeApiKey };
   } catch (error) {

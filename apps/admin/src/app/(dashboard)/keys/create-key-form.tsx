@@ -1,11 +1,11 @@
 'use client';
 
 import { useActionState, useState } from 'react';
-import { ALL_SCOPES, type ApiScope } from '@/lib/types';
+import { ALL_SCOPES, type KeyScope } from '@/lib/types';
 import { useHydrated } from '@/components/use-hydrated';
 import { createKey, type CreateKeyState } from './actions';
 
-const SCOPE_HELP: Record<ApiScope, string> = {
+const SCOPE_HELP: Record<KeyScope, string> = {
   SEARCH: 'search and read the catalog and settings',
   CATALOG_WRITE: 'create, edit and delete products and images',
   SETTINGS_WRITE: 'change the search metric and thresholds',

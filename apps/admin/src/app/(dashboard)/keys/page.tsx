@@ -1,7 +1,6 @@
 import type { Metadata } from 'next';
 import { formatDate } from '@/lib/format';
-import type { ApiKeyInfo } from '@/lib/types';
-import { API_KEYS } from '@/server/queries';
+import { ApiKeysDocument } from '@lookalike/sdk';
 import { requireSession } from '@/server/session';
 import { CreateKeyForm } from './create-key-form';
 import { RevokeKey } from './revoke-key';
@@ -20,7 +19,7 @@ export default async function KeysPage() {
       </div>
     );
   }
-  const { apiKeys } = await session.api.query<{ apiKeys: ApiKeyInfo[] }>(API_KEYS);
+  const { apiKeys } = await session.api.request(ApiKeysDocument);
   const own = session.viewer.apiKey.id;
   return (
     <div className="stack">

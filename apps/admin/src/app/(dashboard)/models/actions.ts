@@ -1,9 +1,9 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
+import { ActivateModelDocument, RetireModelDocument, StartReindexDocument } from '@lookalike/sdk';
 import type { ActionResult, EmbeddingModel, ModelSwitch } from '@/lib/types';
 import { actionFailure, ApiError, type ApiClient } from '@/server/graphql';
-import { ACTIVATE_MODEL, RETIRE_MODEL, START_REINDEX } from '@/server/queries';
 import { sessionOrThrow } from '@/server/session';
 
 /** The API client of a session whose key may change models (the API checks it again). */
@@ -29,10 +29,7 @@ function revalidateAll(): void {
 export async function startReindex(model: string): Promise<ActionResult<EmbeddingModel>> {
   try {
     const api = await settingsWriter('a re-index');
-    const { startReindex: started } = await api.query<{ startReindex: EmbeddingModel }>(
-      START_REINDEX,
-      { model },
-    );
+    const { startReindex: started } = await api.request(StartReindexDocument, { model });
     revalidatePath('/models');
     return { ok: true, data: started };
   } catch (error) {
@@ -50,10 +47,10 @@ export async function activateModel(
 ): Promise<ActionResult<ModelSwitch>> {
   try {
     const api = await settingsWriter('switching models');
-    const { activateModel: switched } = await api.query<{ activateModel: ModelSwitch }>(
-      ACTIVATE_MODEL,
-      { model, force },
-    );
+    const { activateModel: switched } = await api.request(ActivateModelDocument, {
+      model,
+      force,
+    });
     revalidateAll();
     return { ok: true, data: switched };
   } catch (error) {
@@ -64,10 +61,7 @@ export async function activateModel(
 export async function retireModel(model: string): Promise<ActionResult<EmbeddingModel>> {
   try {
     const api = await settingsWriter('retiring a model');
-    const { retireModel: retired } = await api.query<{ retireModel: EmbeddingModel }>(
-      RETIRE_MODEL,
-      { model },
-    );
+    const { retireModel: retired } = await api.request(RetireModelDocument, { model });
     revalidatePath('/models');
     return { ok: true, data: retired };
   } catch (error) {

@@ -1,10 +1,10 @@
+import { EmbeddingModelsDocument, SettingsDocument } from '@lookalike/sdk';
 import type { Metadata } from 'next';
 import { RefreshWhile } from '@/components/refresh-while';
 import { formatDate, formatDuration, formatNumber, formatPercent } from '@/lib/format';
 import { previousModel, thresholdsOf, type ModelThresholds } from '@/lib/models';
 import type { EmbeddingModel, ModelStatus, SearchSettings } from '@/lib/types';
 import { ApiError, type ApiClient } from '@/server/graphql';
-import { EMBEDDING_MODELS, SETTINGS } from '@/server/queries';
 import { requireSession } from '@/server/session';
 import { ModelActions, SwitchBack } from './model-actions';
 
@@ -21,8 +21,7 @@ const STATUS_HINTS: Record<ModelStatus, string> = {
 /** A model's own settings; null when the API knows no settings for it (a model never loaded). */
 async function settingsOf(api: ApiClient, model: string): Promise<SearchSettings | null> {
   try {
-    return (await api.query<{ searchSettings: SearchSettings }>(SETTINGS, { model }))
-      .searchSettings;
+    return (await api.request(SettingsDocument, { model })).searchSettings;
   } catch (error) {
     if (error instanceof ApiError && error.code === 'NOT_FOUND') return null;
     throw error;
@@ -31,9 +30,7 @@ async function settingsOf(api: ApiClient, model: string): Promise<SearchSettings
 
 export default async function ModelsPage() {
   const session = await requireSession();
-  const { embeddingModels: models } = await session.api.query<{
-    embeddingModels: EmbeddingModel[];
-  }>(EMBEDDING_MODELS);
+  const { embeddingModels: models } = await session.api.request(EmbeddingModelsDocument);
   const settings = await Promise.all(models.map((m) => settingsOf(session.api, m.key)));
   const servingAt = models.findIndex((m) => m.status === 'ACTIVE');
   const serving = models[servingAt];

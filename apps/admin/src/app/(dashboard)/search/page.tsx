@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
-import type { SearchSettings } from '@/lib/types';
-import { SETTINGS } from '@/server/queries';
+import { SettingsDocument } from '@lookalike/sdk';
 import { requireSession } from '@/server/session';
 import { Playground } from './playground';
 
@@ -8,7 +7,7 @@ export const metadata: Metadata = { title: 'Search playground' };
 
 export default async function SearchPage() {
   const { api, viewer } = await requireSession();
-  const { searchSettings } = await api.query<{ searchSettings: SearchSettings }>(SETTINGS);
+  const { searchSettings } = await api.request(SettingsDocument, {});
   return (
     <div className="stack">
       <div className="page-head">

@@ -1,5 +1,6 @@
 'use server';
 
+import { EvaluateDocument, ProductSampleDocument, UpdateSettingsDocument } from '@lookalike/sdk';
 import { revalidatePath } from 'next/cache';
 import type { SampleQuery } from '@/lib/thresholds';
 import {
@@ -10,7 +11,6 @@ import {
   type SimilarityMetric,
 } from '@/lib/types';
 import { actionFailure, ApiError, type ApiClient } from '@/server/graphql';
-import { EVALUATE, PRODUCT_SAMPLE, UPDATE_SETTINGS } from '@/server/queries';
 import { storedImageBothMetrics } from '@/server/search';
 import { sessionOrThrow } from '@/server/session';
 
@@ -29,7 +29,7 @@ export async function evaluateBoth(
     const { api } = await sessionOrThrow();
     const results = await Promise.all(
       METRICS.map((metric) =>
-        api.query<{ evaluateCatalog: CatalogEvaluation }>(EVALUATE, {
+        api.request(EvaluateDocument, {
           metric,
           relevance: params.relevance,
           sampleSize: params.sampleSize,
@@ -65,18 +65,7 @@ export async function sampleQueries(count: number): Promise<ActionResult<SampleQ
   try {
     const { api } = await sessionOrThrow();
     const n = Math.min(Math.max(1, Math.floor(count)), 30);
-    const { products } = await api.query<{
-      products: {
-        edges: {
-          node: {
-            id: string;
-            externalId: string;
-            title: string;
-            images: { id: string }[];
-          };
-        }[];
-      };
-    }>(PRODUCT_SAMPLE, { first: 40 });
+    const { products } = await api.request(ProductSampleDocument, { first: 40 });
     const withImages = products.edges.flatMap(({ node }) => {
       const image = node.images[0];
       return image ? [{ externalId: node.externalId, title: node.title, imageId: image.id }] : [];
@@ -138,10 +127,7 @@ export async function saveSettings(input: {
         'FORBIDDEN',
         403,
       );
-    const { updateSearchSettings } = await api.query<{ updateSearchSettings: SearchSettings }>(
-      UPDATE_SETTINGS,
-      { input },
-    );
+    const { updateSearchSettings } = await api.request(UpdateSettingsDocument, { input });
     revalidatePath('/tuning');
     revalidatePath('/search');
     return { ok: true, data: updateSearchSettings };

@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
-import type { SearchSettings } from '@/lib/types';
-import { SETTINGS } from '@/server/queries';
+import { SettingsDocument } from '@lookalike/sdk';
 import { requireSession } from '@/server/session';
 import { Studio } from './studio';
 
@@ -8,7 +7,7 @@ export const metadata: Metadata = { title: 'Tuning studio' };
 
 export default async function TuningPage() {
   const session = await requireSession();
-  const { searchSettings } = await session.api.query<{ searchSettings: SearchSettings }>(SETTINGS);
+  const { searchSettings } = await session.api.request(SettingsDocument, {});
   return (
     <div className="stack">
       <div className="page-head">

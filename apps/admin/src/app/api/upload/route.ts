@@ -1,6 +1,6 @@
+import { AddProductImageDocument, UploadProductImageDocument } from '@lookalike/sdk';
 import { NextResponse } from 'next/server';
-import { ApiError } from '@/server/graphql';
-import { ADD_IMAGE, UPLOAD_IMAGE } from '@/server/queries';
+import { ApiError, namedFile } from '@/server/graphql';
 import { assertSameOrigin, errorResponse, fileField } from '@/server/route-helpers';
 import { sessionOrThrow } from '@/server/session';
 import { textField } from '@/lib/form-data';
@@ -11,14 +11,6 @@ type ExternalIdMode = keyof typeof UPLOAD_MODES;
 
 const isExternalIdMode = (mode: string): mode is ExternalIdMode =>
   Object.hasOwn(UPLOAD_MODES, mode);
-
-interface StoredImage {
-  id: string;
-  sha256: string;
-  width: number;
-  height: number;
-  status: string;
-}
 
 /**
  * One uploaded image: to a product by id, or to the product with an externalId, created when the
@@ -43,16 +35,12 @@ export async function POST(req: Request): Promise<NextResponse> {
     const file = fileField(form, 'file');
     const mode = textField(form, 'mode');
     const externalId = textField(form, 'externalId');
-    const image = { variable: 'image', file, name: file.name || 'upload' };
+    const image = namedFile(file, 'upload');
 
     if (mode === 'product') {
       const productId = textField(form, 'productId');
       if (!productId) throw new ApiError('No product to add the image to', 'BAD_USER_INPUT', 400);
-      const { addProductImage } = await api.upload<{ addProductImage: StoredImage }>(
-        ADD_IMAGE,
-        { productId },
-        [image],
-      );
+      const { addProductImage } = await api.request(AddProductImageDocument, { productId, image });
       return NextResponse.json({ productId, externalId, created: false, image: addProductImage });
     }
 
@@ -63,22 +51,13 @@ export async function POST(req: Request): Promise<NextResponse> {
     const title = textField(form, 'title') || externalId;
     const category = textField(form, 'category');
     try {
-      const { uploadProductImage: uploaded } = await api.upload<{
-        uploadProductImage: {
-          createdProduct: boolean;
-          product: { id: string; externalId: string };
-          image: StoredImage;
-        };
-      }>(
-        UPLOAD_IMAGE,
-        {
-          externalId,
-          mode: UPLOAD_MODES[mode],
-          title,
-          ...(category ? { category } : {}),
-        },
-        [image],
-      );
+      const { uploadProductImage: uploaded } = await api.request(UploadProductImageDocument, {
+        image,
+        externalId,
+        mode: UPLOAD_MODES[mode],
+        title,
+        ...(category ? { category } : {}),
+      });
       return NextResponse.json({
         productId: uploaded.product.id,
         externalId: uploaded.product.externalId,

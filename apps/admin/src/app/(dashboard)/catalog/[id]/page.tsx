@@ -2,8 +2,8 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { formatBytes, formatDate, formatPrice } from '@/lib/format';
-import type { Product } from '@/lib/types';
-import { PRODUCT } from '@/server/queries';
+import { ProductDocument } from '@lookalike/sdk';
+import { ApiError } from '@/server/graphql';
 import { requireSession } from '@/server/session';
 import { AddImages } from './add-images';
 import { DeleteProduct } from './delete-product';
@@ -16,11 +16,10 @@ export default async function ProductPage({ params }: { params: Promise<{ id: st
   const { id } = await params;
   const session = await requireSession();
   const { product } = await session.api
-    .query<{ product: Product | null }>(PRODUCT, { id })
+    .request(ProductDocument, { id })
     .catch((error: unknown) => {
       // A malformed id is "not found" to the API too.
-      if (error instanceof Error && 'code' in error && error.code === 'NOT_FOUND')
-        return { product: null };
+      if (error instanceof ApiError && error.code === 'NOT_FOUND') return { product: null };
       throw error;
     });
   if (!product) notFound();
