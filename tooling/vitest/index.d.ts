@@ -1,3 +1,9 @@
 import type { TestProjectInlineConfiguration, UserWorkspaceConfig } from 'vitest/config';
 
 export function project(test: TestProjectInlineConfiguration['test']): UserWorkspaceConfig;
+
+/** Holds `name` for this checkout across worker processes until the returned release(). */
+export function exclusive(
+  name: string,
+  options?: { pollMs?: number },
+): Promise<() => Promise<void>>;

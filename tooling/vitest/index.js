@@ -20,3 +20,4 @@ export function project(test) {
     test: { environment: 'node', testTimeout: 60_000, hookTimeout: 120_000, ...test },
   });
 }
+export { exclusive } from './exclusive.js';
