@@ -6,9 +6,11 @@ import { usePathname } from 'next/navigation';
 const LINKS = [
   { href: '/catalog', label: 'Catalog' },
   { href: '/upload', label: 'Upload' },
+  { href: '/import', label: 'Import' },
   { href: '/search', label: 'Search playground' },
   { href: '/tuning', label: 'Tuning studio' },
   { href: '/models', label: 'Models' },
+  { href: '/webhooks', label: 'Webhooks' },
   { href: '/keys', label: 'API keys' },
 ] as const;
 

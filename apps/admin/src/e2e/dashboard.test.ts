@@ -231,7 +231,7 @@ describe.runIf(haveChromium || process.env.CI)(
       page.on('response', (r) => {
         if (r.status() >= 500) pageErrors.push(`${r.status()} from ${r.url()}`);
       });
-    }, 900_000);
+    }, 1_800_000);
 
     afterEach(async ({ task }) => {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed

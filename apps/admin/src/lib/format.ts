@@ -20,6 +20,18 @@ export function formatDate(iso: string | null): string {
   );
 }
 
+/** A moment to the second (deliveries, retries): "1 Jan 2026, 12:00:05 UTC"; '—' for none. */
+export function formatTimestamp(iso: string | null): string {
+  if (!iso) return '—';
+  return (
+    new Date(iso).toLocaleString('en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'medium',
+      timeZone: 'UTC',
+    }) + ' UTC'
+  );
+}
+
 export function formatNumber(value: number | null | undefined, digits = 3): string {
   return value == null || !Number.isFinite(value) ? '—' : value.toFixed(digits);
 }

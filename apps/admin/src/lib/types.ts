@@ -11,8 +11,10 @@ import type {
   BoxFieldsFragment,
   EmbeddingModelFieldsFragment,
   EvaluateQuery,
+  ImportFormat,
   IngestJobErrorsQuery,
   IngestJobFieldsFragment,
+  IngestJobsQuery,
   PrPointFieldsFragment,
   ProductFieldsFragment,
   ProductsQuery,
@@ -20,6 +22,7 @@ import type {
   SimilarBothQuery,
   SimilarityMetric,
   ViewerQuery,
+  WebhookDeliveriesQuery,
   WebhookDeliveryFieldsFragment,
   WebhookEndpointFieldsFragment,
 } from '@lookalike/sdk';
@@ -79,9 +82,15 @@ export type IngestJob = IngestJobFieldsFragment;
 /** A row of an import that failed, with its code and reason. */
 export type IngestRowError = IngestJobErrorsQuery['ingestJob']['errors']['nodes'][number];
 export type IngestRowErrorPage = IngestJobErrorsQuery['ingestJob']['errors'];
+/** A page of the merchant's imports, newest first. */
+export type IngestJobPage = IngestJobsQuery['ingestJobs'];
+/** The formats importCatalog reads. */
+export const IMPORT_FORMATS: readonly ImportFormat[] = ['CSV', 'JSONL', 'ZIP'];
 
 export type WebhookEndpoint = WebhookEndpointFieldsFragment;
 export type WebhookDelivery = WebhookDeliveryFieldsFragment;
+/** A page of an endpoint's deliveries, newest first. */
+export type WebhookDeliveryPage = WebhookDeliveriesQuery['webhookDeliveries'];
 
 /** A box in a photo, in pixels of the photo as displayed (EXIF orientation applied). */
 export type ImageBox = BoxFieldsFragment;

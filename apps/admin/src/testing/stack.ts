@@ -17,6 +17,7 @@ import {
 import { createDb, IN_MEMORY, type Db } from '@lookalike/db';
 import { createEmbedder, sha256Hex, type Embedder } from '@lookalike/inference';
 import { GraphQLClient } from '@lookalike/sdk';
+import { exclusive } from '@lookalike/vitest-config';
 
 export const ADMIN_DIR = path.resolve(import.meta.dirname, '..', '..');
 export const REPO_ROOT = path.resolve(ADMIN_DIR, '..', '..');
@@ -186,7 +187,24 @@ async function waitForHttp(url: string, child: ChildProcess, log: string[]): Pro
   throw new Error(`the dashboard did not answer on ${url}:\n${log.join('').slice(-4000)}`);
 }
 
-export async function startStack({ products = 60 }: { products?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  /** Demo products seeded (default 60). */
+  products?: number;
+  /**
+   * Over the API's test config (e.g. IMAGE_FETCH_ALLOW for loopback image hosts and webhook
+   * receivers, which the fetcher refuses otherwise).
+   */
+  config?: Partial<ApiConfig>;
+}
+
+export async function startStack({
+  products = 60,
+  config: extra = {},
+}: StackOptions = {}): Promise<Stack> {
+  // One stack at a time across the run's test files (and the README's `npm start` test): each
+  // builds the dashboard into .next, which a Turborepo build rewrites even on a cache hit, under
+  // the `next start` of any other.
+  const release = await exclusive('dashboard');
   const apiDataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-admin-api-'));
   const adminDataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-admin-'));
   let db: Db | undefined;
@@ -211,6 +229,7 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
     await db?.close();
     await rm(apiDataDir, { recursive: true, force: true });
     await rm(adminDataDir, { recursive: true, force: true });
+    await release();
   };
   try {
     const built = buildAdmin();
@@ -233,6 +252,7 @@ export async function startStack({ products = 60 }: { products?: number } = {}):
       RATE_LIMIT_PER_MINUTE: 0,
       MODELS,
       INFERENCE_DEVICE: 'cpu',
+      ...extra,
     };
     api = await createServer({
       // Merged over the API's defaults. MODELS names the embedders passed, as it would in production.

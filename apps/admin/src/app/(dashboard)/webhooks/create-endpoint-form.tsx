@@ -1,0 +1,110 @@
+'use client';
+
+import { useActionState, useState } from 'react';
+import { useHydrated } from '@/components/use-hydrated';
+import { WEBHOOK_EVENTS } from '@/lib/types';
+import { WEBHOOK_EVENT_HELP } from '@/lib/webhooks';
+import { createEndpoint, type CreateEndpointState } from './actions';
+
+export function CreateEndpointForm() {
+  const [state, action, pending] = useActionState<CreateEndpointState, FormData>(
+    createEndpoint,
+    {},
+  );
+  const [copied, setCopied] = useState(false);
+  const ready = useHydrated();
+  return (
+    <section className="panel stack" aria-labelledby="create-h">
+      <h2 id="create-h">Add an endpoint</h2>
+      <form
+        data-ready={ready || undefined}
+        action={action}
+        className="row"
+        style={{ alignItems: 'flex-start' }}
+        onSubmit={() => {
+          setCopied(false);
+        }}
+      >
+        <div className="field" style={{ minWidth: 360, flex: 1 }}>
+          <label htmlFor="endpoint-url">URL</label>
+          <input
+            id="endpoint-url"
+            name="url"
+            type="url"
+            required
+            placeholder="https://shop.example.com/hooks/lookalike"
+            aria-invalid={state.field === 'url' ? true : undefined}
+          />
+          <span className="hint">
+            Receives a signed POST per event (Standard Webhooks); a 2xx answer delivers it, anything
+            else is retried with backoff.
+          </span>
+        </div>
+        <fieldset>
+          <legend>Events</legend>
+          {WEBHOOK_EVENTS.map((e) => (
+            <label key={e} className="check">
+              <input
+                type="checkbox"
+                name="events"
+                value={e}
+                defaultChecked={e === 'import.completed'}
+              />{' '}
+              <code>{e}</code>
+              <span className="muted small">{WEBHOOK_EVENT_HELP[e]}</span>
+            </label>
+          ))}
+        </fieldset>
+        <button
+          type="submit"
+          className="primary"
+          disabled={pending}
+          style={{ alignSelf: 'flex-end' }}
+        >
+          {pending ? 'Adding…' : 'Add endpoint'}
+        </button>
+      </form>
+      {state.error && (
+        <div role="alert" className="alert error">
+          {state.error}
+        </div>
+      )}
+      {state.secret && (
+        <div className="alert ok stack" role="status">
+          <div>
+            Endpoint <strong className="mono">{state.url}</strong> added. Copy its signing secret
+            now: it is shown only this once. Check every delivery&apos;s{' '}
+            <code>webhook-signature</code> with it (the SDK&apos;s <code>verifyWebhook</code>).
+          </div>
+          <div className="secret">
+            <code data-testid="new-webhook-secret" style={{ flex: 1 }}>
+              {state.secret}
+            </code>
+            <button
+              type="button"
+              onClick={() => {
+                // The Clipboard API exists only in secure contexts (https, localhost); elsewhere
+                // select the secret so Ctrl+C copies it.
+                if (!('clipboard' in navigator)) {
+                  const code = document.querySelector('[data-testid="new-webhook-secret"]');
+                  if (code) window.getSelection()?.selectAllChildren(code);
+                  return;
+                }
+                void navigator.clipboard.writeText(state.secret ?? '').then(
+                  () => {
+                    setCopied(true);
+                  },
+                  () => {
+                    setCopied(false);
+                  },
+                );
+              }}
+            >
+              {copied ? 'Copied ✓' : 'Copy'}
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
