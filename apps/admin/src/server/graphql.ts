@@ -25,7 +25,8 @@ export class ApiError extends Error {
 function toApiError(error: unknown): unknown {
   if (!(error instanceof LookalikeError)) return error;
   // A proxy's 413 page (not GraphQL) still says what happened.
-  const code = error.code === 'BAD_RESPONSE' && error.status === 413 ? 'PAYLOAD_TOO_LARGE' : error.code;
+  const code =
+    error.code === 'BAD_RESPONSE' && error.status === 413 ? 'PAYLOAD_TOO_LARGE' : error.code;
   return new ApiError(error.message, code, error.status, error.field, error.reason);
 }
 
@@ -62,7 +63,7 @@ export class ApiClient {
     try {
       return await this.client.request<TResult, Record<string, unknown>>(
         document as TypedDocumentString<TResult, Record<string, unknown>>,
-        (variables ?? {}),
+        variables ?? {},
       );
     } catch (error) {
       throw toApiError(error);

@@ -15,13 +15,11 @@ export const metadata: Metadata = { title: 'Product' };
 export default async function ProductPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const session = await requireSession();
-  const { product } = await session.api
-    .request(ProductDocument, { id })
-    .catch((error: unknown) => {
-      // A malformed id is "not found" to the API too.
-      if (error instanceof ApiError && error.code === 'NOT_FOUND') return { product: null };
-      throw error;
-    });
+  const { product } = await session.api.request(ProductDocument, { id }).catch((error: unknown) => {
+    // A malformed id is "not found" to the API too.
+    if (error instanceof ApiError && error.code === 'NOT_FOUND') return { product: null };
+    throw error;
+  });
   if (!product) notFound();
   const canWrite = session.can('CATALOG_WRITE');
 
