@@ -15,6 +15,9 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).optional(),
 });
 
+/** The variables this app reads and their rules (tooling/deploy checks docker-compose.yml against them). */
+export { schema as envSchema };
+
 export type AdminEnv = Omit<z.infer<typeof schema>, 'DATA_DIR' | 'API_URL'> & {
   API_URL: string;
   /** Absolute. */

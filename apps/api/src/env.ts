@@ -119,6 +119,9 @@ const schema = z.object({
   CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(DEFAULT_CACHE_TTL_MS),
 });
 
+/** The variables this app reads and their rules (tooling/deploy checks docker-compose.yml against them). */
+export { schema as envSchema };
+
 type Parsed = z.infer<typeof schema>;
 export type ApiConfig = Omit<Parsed, 'MODELS' | 'MODEL'> & {
   /** The models to load, the default first. */

@@ -40,6 +40,9 @@ const schema = z.object({
     .default(true),
 });
 
+/** The variables this app reads and their rules (tooling/deploy checks docker-compose.yml against them). */
+export { schema as envSchema };
+
 export type WorkerConfig = Omit<z.infer<typeof schema>, 'MODELS'> & {
   MODELS: string[];
   dataDir: string;

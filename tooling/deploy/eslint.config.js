@@ -1,0 +1,3 @@
+import { lookalike } from '@lookalike/eslint-config';
+
+export default lookalike({ tsconfigRootDir: import.meta.dirname });

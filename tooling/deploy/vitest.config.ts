@@ -1,0 +1,3 @@
+import { project } from '@lookalike/vitest-config';
+
+export default project({ name: 'deploy' });
