@@ -108,7 +108,7 @@ describe('detector parity with the PyTorch reference', () => {
     const got = peaks.filter(clear);
     expect(got.map((p) => p.slice(0, 3))).toEqual(want.map((p) => p.slice(0, 3)));
     got.forEach((p, i) => {
-      expect(Math.abs(p[3]! - want[i]![3]!)).toBeLessThanOrEqual(SCORE_TOLERANCE);
+      expect(Math.abs(p[3] - want[i]![3])).toBeLessThanOrEqual(SCORE_TOLERANCE);
     });
   });
 });

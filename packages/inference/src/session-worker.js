@@ -1,4 +1,5 @@
 // @ts-check
+/* global process */
 /**
  * One ONNX Runtime session in a worker thread. onnxruntime-node's `run()` holds the calling
  * thread for the whole inference, so sessions never run on the main thread; the main thread
