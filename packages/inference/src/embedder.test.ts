@@ -195,7 +195,11 @@ describe('worker failures', () => {
    * while onnxruntime-node is inside a run can abort the whole test process natively. */
   const crash = async (w: SessionWorker) => {
     const thread = (w as unknown as { worker: Worker }).worker;
-    const exited = new Promise<void>((resolve) => thread.once('exit', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      thread.once('exit', () => {
+        resolve();
+      }),
+    );
     thread.postMessage({ type: 'abort' });
     await exited;
   };

@@ -8,9 +8,7 @@ export const DEFAULT_MODELS: readonly string[] = ['fashion-resnet', 'colour-thum
 
 /** What parseEnvironment needs of a schema (zod's `safeParse`), without tying core to zod. */
 export interface EnvironmentSchema<T> {
-  safeParse(
-    input: unknown,
-  ):
+  safeParse(input: unknown):
     | { success: true; data: T }
     | {
         success: false;
