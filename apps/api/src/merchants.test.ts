@@ -87,9 +87,12 @@ describe.each(testEngines())('merchants on one platform ($name)', (engine) => {
       id: hookId,
     });
     await notFound(`query ($id: ID!) { similarProducts(imageId: $id) { tookMs } }`, { id: ai.id });
-    await notFound(`mutation ($id: ID!) { updateProduct(id: $id, input: {}) { id } }`, {
-      id: ap.id,
-    });
+    await notFound(
+      `mutation ($id: ID!) { updateProduct(id: $id, input: { title: "B's" }) { id } }`,
+      {
+        id: ap.id,
+      },
+    );
     const jobs = await asB.query<{ ingestJobs: { nodes: unknown[] } }>(
       `{ ingestJobs { nodes { id } } }`,
     );

@@ -1,4 +1,5 @@
 import { testEngines, type Repositories } from '@lookalike/db';
+import { sha256Hex } from '@lookalike/inference';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestCore, type TestCore } from '../testing/test-core.js';
@@ -83,7 +84,6 @@ describe.each(testEngines())('adding images: one transaction for the rows ($name
       images: before.images + 1,
       vectors: before.vectors + 1,
     });
-    const { sha256Hex } = await import('@lookalike/inference');
     const kept = await Promise.all(
       [11, 12, 13].map(async (i) => t.core.store.has(sha256Hex(await photo(i)))),
     );
@@ -131,7 +131,6 @@ describe.each(testEngines())('adding images: one transaction for the rows ($name
     }
     expect(await snapshot()).toEqual(before);
     expect(await t.core.catalog.getByExternalId(t.merchantId, 'ROLLBACK-1')).toBeNull();
-    const { sha256Hex } = await import('@lookalike/inference');
     expect(await t.core.store.has(sha256Hex(bytes))).toBe(false);
   });
 
@@ -155,5 +154,155 @@ describe.each(testEngines())('adding images: one transaction for the rows ($name
     expect(await t.core.store.has(a.image.sha256)).toBe(true);
     expect(await t.core.catalog.removeImage(t.merchantId, b.image.id)).toBe(true);
     expect(await t.core.store.has(a.image.sha256)).toBe(false);
+  });
+
+  describe('image files follow the rows: a delete racing an upload leaves no file behind', () => {
+    /** Resolves once `check` holds; polls a condition (no fixed sleeps). */
+    async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+      const deadline = Date.now() + 10_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+
+    it('an upload that commits just before the product is deleted leaves no file (nor row)', async () => {
+      const { product } = await t.core.catalog.addImage(
+        t.merchantId,
+        { externalId: 'RACE-DEL-1', mode: 'create' },
+        await photo(80),
+      );
+      const bytes = await photo(81);
+      const sha256 = sha256Hex(bytes);
+      // The upload runs to its commit at the last moment the delete leaves open: after anything
+      // the delete read before it removes the product, and outside any transaction of its own.
+      let upload: Promise<unknown> | undefined;
+      const race = () =>
+        (upload ??= t.core.catalog.addImage(t.merchantId, { productId: product.id }, bytes));
+      const originalDelete = t.db.products.delete.bind(t.db.products);
+      const originalTransaction = t.db.transaction.bind(t.db);
+      const onDelete = vi.spyOn(t.db.products, 'delete').mockImplementation(async (...args) => {
+        await race();
+        return originalDelete(...args);
+      });
+      const onTransaction = vi
+        .spyOn(t.db, 'transaction')
+        .mockImplementation(async (fn, options) => {
+          if (!upload) await race();
+          return originalTransaction(fn, options);
+        });
+      try {
+        expect(await t.core.catalog.delete(t.merchantId, product.id)).toBe(true);
+      } finally {
+        onDelete.mockRestore();
+        onTransaction.mockRestore();
+      }
+      await expect(upload).resolves.toMatchObject({ image: { sha256 } });
+      expect(await t.db.images.list(t.merchantId, product.id)).toEqual([]);
+      expect(await t.db.images.findBySha256(t.merchantId, sha256)).toEqual([]);
+      expect(await t.core.store.has(sha256)).toBe(false);
+      expect(await t.core.store.get(sha256)).toBeNull();
+    });
+
+    it.runIf(engine.name === 'postgres')(
+      'a delete waiting on an upload’s open transaction removes the image it then commits',
+      async () => {
+        const { product } = await t.core.catalog.addImage(
+          t.merchantId,
+          { externalId: 'RACE-DEL-2', mode: 'create' },
+          await photo(82),
+        );
+        const bytes = await photo(83);
+        const sha256 = sha256Hex(bytes);
+        let inserted!: () => void;
+        const rowWritten = new Promise<void>((r) => (inserted = r));
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        const original = t.db.transaction.bind(t.db);
+        // The upload's transaction stops after inserting its image row (uncommitted) until
+        // the delete is seen waiting on a lock.
+        const spy = vi.spyOn(t.db, 'transaction').mockImplementationOnce((fn, options) =>
+          original(
+            (tx) =>
+              fn({
+                ...tx,
+                images: Object.assign(Object.create(tx.images) as typeof tx.images, {
+                  add: async (...args: Parameters<typeof tx.images.add>) => {
+                    const added = await tx.images.add(...args);
+                    inserted();
+                    await gate;
+                    return added;
+                  },
+                }),
+              }),
+            options,
+          ),
+        );
+        const upload = t.core.catalog.addImage(t.merchantId, { productId: product.id }, bytes);
+        try {
+          await rowWritten;
+        } finally {
+          spy.mockRestore();
+        }
+        const deletion = t.core.catalog.delete(t.merchantId, product.id);
+        await until(async () => {
+          const rows = await t.db.prisma.$queryRaw<{ n: number }[]>`
+            SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+          return (rows[0]?.n ?? 0) > 0;
+        }, 'the delete to wait on the upload');
+        release();
+        await expect(upload).resolves.toMatchObject({ image: { sha256 } });
+        expect(await deletion).toBe(true);
+        expect(await t.db.images.findBySha256(t.merchantId, sha256)).toEqual([]);
+        expect(await t.core.store.has(sha256)).toBe(false);
+      },
+    );
+
+    it('an upload whose product is deleted before its transaction removes the file it wrote', async () => {
+      const { product } = await t.core.catalog.addImage(
+        t.merchantId,
+        { externalId: 'RACE-DEL-3', mode: 'create' },
+        await photo(84),
+      );
+      const bytes = await photo(85);
+      const sha256 = sha256Hex(bytes);
+      const originalPut = t.core.store.put.bind(t.core.store);
+      const spy = vi.spyOn(t.core.store, 'put').mockImplementationOnce(async (b) => {
+        const stored = await originalPut(b);
+        expect(await t.core.catalog.delete(t.merchantId, product.id)).toBe(true);
+        return stored;
+      });
+      try {
+        await expect(
+          t.core.catalog.addImage(t.merchantId, { productId: product.id }, bytes),
+        ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(await t.db.images.findBySha256(t.merchantId, sha256)).toEqual([]);
+      expect(await t.core.store.has(sha256)).toBe(false);
+    });
+
+    it('a delete keeps a file whose bytes another merchant’s product still uses', async () => {
+      const bytes = await photo(86);
+      const sha256 = sha256Hex(bytes);
+      const other = await t.db.merchants.create('Other shop');
+      const theirs = await t.core.catalog.addImage(
+        other.id,
+        { externalId: 'SAME-BYTES', mode: 'create' },
+        bytes,
+      );
+      const ours = await t.core.catalog.addImage(
+        t.merchantId,
+        { externalId: 'SAME-BYTES', mode: 'create' },
+        bytes,
+      );
+      expect(await t.core.catalog.delete(t.merchantId, ours.product.id)).toBe(true);
+      expect(await t.core.store.has(sha256)).toBe(true);
+      expect(await t.db.images.get(other.id, theirs.image.id)).toMatchObject({ sha256 });
+      expect(await t.core.catalog.delete(other.id, theirs.product.id)).toBe(true);
+      expect(await t.core.store.has(sha256)).toBe(false);
+    });
   });
 });

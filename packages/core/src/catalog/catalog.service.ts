@@ -8,7 +8,7 @@ import type {
   Repositories,
 } from '@lookalike/db';
 import { sha256Hex, type Embedder, type ImageInfo } from '@lookalike/inference';
-import { badInput, conflict, notFound } from '../errors.js';
+import { badInput, conflict, notFound, toCoreError } from '../errors.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { ModelRegistry } from '../models/model-registry.js';
 import { MAX_FIRST } from '../settings/settings.service.js';
@@ -75,6 +75,13 @@ export interface AddImageOptions {
    */
   inTransaction?: (tx: Repositories, added: AddedImage) => Promise<void>;
 }
+
+/**
+ * What became of a PENDING image: `embedded` (now READY), `failed` (now FAILED, with why),
+ * `skipped` (left PENDING, with why), `settled` (another process, or a delete, got there first).
+ */
+export type PendingImageRepair =
+  { outcome: 'embedded' | 'settled' } | { outcome: 'failed' | 'skipped'; reason: string };
 
 export function isJsonObject(value: unknown): value is Labels {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -188,17 +195,35 @@ export class CatalogService {
         input.title === null ? 'title' : 'externalId',
       );
     }
-    const p = await this.db.products.update(merchantId, id, productFields(input));
+    const fields = productFields(input);
+    // An update that changes nothing would only read the product: refused before the lookup,
+    // so a key that may write but not read (CATALOG_WRITE without SEARCH) learns neither a
+    // product's fields nor whether an id exists.
+    if (Object.keys(fields).length === 0) {
+      throw badInput('nothing to update: input gives no field', 'input');
+    }
+    const p = await this.db.products.update(merchantId, id, fields);
     if (!p) throw notFound(`product ${id}`);
     return p;
   }
 
-  /** Deletes the product, its images and embeddings, and image files nobody else uses. */
+  /**
+   * Deletes the product, its images and embeddings, and then the image files no image of any
+   * merchant uses any more. The images whose files may go are read in the transaction that
+   * deletes them, after locking the product: an upload whose transaction has already inserted
+   * an image of it is waited for (and its image is among those read), and one that has not
+   * cannot insert it any more (it fails, and removes the file it wrote itself).
+   */
   async delete(merchantId: string, id: string): Promise<boolean> {
-    const images = await this.db.images.list(merchantId, id);
-    const deleted = await this.db.products.delete(merchantId, id);
-    if (deleted) await this.collectGarbage(images);
-    return deleted;
+    const removed = await this.db.transaction(async (tx) => {
+      if (!(await tx.products.lock(merchantId, id))) return null;
+      const images = await tx.images.list(merchantId, id);
+      await tx.products.delete(merchantId, id);
+      return images;
+    });
+    if (!removed) return false;
+    await this.collectGarbage(removed);
+    return true;
   }
 
   imagesOf(merchantId: string, productIds: readonly string[]): Promise<Map<string, ImageRecord[]>> {
@@ -347,6 +372,52 @@ export class CatalogService {
     return tx.products.ensure(merchantId, input);
   }
 
+  /**
+   * Finish an image left PENDING (its row written, never embedded: a process died in between):
+   * embed its stored file with every kept model and mark it READY, or mark it FAILED when the
+   * file is missing, is not the bytes the row names, or cannot be embedded. `skipped` leaves it
+   * PENDING for a process that loads the merchant's serving model.
+   */
+  async repairPendingImage(image: ImageRecord): Promise<PendingImageRepair> {
+    const { merchantId, id } = image;
+    const fail = async (reason: string): Promise<PendingImageRepair> =>
+      (await this.db.images.settlePending(merchantId, id, 'FAILED'))
+        ? { outcome: 'failed', reason }
+        : { outcome: 'settled' };
+    const bytes = await this.store.get(image.sha256);
+    if (!bytes) return fail('the stored image file is missing');
+    if (sha256Hex(bytes) !== image.sha256) {
+      return fail('the stored image file does not hold the bytes of its sha256');
+    }
+    const { modelId: active, maintained } = await this.serving.get(merchantId);
+    if (!this.registry.get(active)) {
+      return { outcome: 'skipped', reason: `its serving model ${active} is not loaded here` };
+    }
+    const kept = maintained.filter((key) => this.registry.get(key));
+    let embedded;
+    try {
+      embedded = await this.embedAll(bytes, kept);
+    } catch (error) {
+      const coded = toCoreError(error);
+      // The file's fault (not an image, too large, corrupt): retrying would fail the same way.
+      // Anything else (a model that cannot run, a busy pool) is left for the next pass.
+      if (coded && coded.code !== 'SERVICE_UNAVAILABLE') {
+        return fail(`the stored image file cannot be embedded: ${coded.message}`);
+      }
+      throw error;
+    }
+    const settled = await this.db.transaction(async (tx) => {
+      // Another process may have settled it meanwhile, or the product been deleted.
+      const current = await tx.images.get(merchantId, id);
+      if (current?.status !== 'PENDING') return false;
+      for (const e of embedded) {
+        await tx.embeddings.upsert(merchantId, e.model, { imageId: id, vector: e.vector });
+      }
+      return tx.images.settlePending(merchantId, id, 'READY');
+    });
+    return settled ? { outcome: 'embedded' } : { outcome: 'settled' };
+  }
+
   async removeImage(merchantId: string, id: string): Promise<boolean> {
     const removed = await this.db.images.remove(merchantId, id);
     if (!removed) throw notFound(`image ${id}`);
@@ -354,16 +425,53 @@ export class CatalogService {
     return true;
   }
 
-  /** Delete stored files that no image row references any more. */
+  /**
+   * Delete stored files that no image (of any merchant) references and that were written more
+   * than `graceMs` ago (a younger one may be an upload's whose transaction is still to come:
+   * uploads write the file first). Catches what a delete could not remove itself (the process
+   * died after the delete committed) and files an older version lost track of. Returns how many
+   * files went.
+   */
+  async sweepUnreferencedFiles({ graceMs }: { graceMs: number }): Promise<number> {
+    const before = Date.now() - graceMs;
+    let removed = 0;
+    let batch: string[] = [];
+    const flush = async () => {
+      const keys = batch.map((sha256) => this.store.keyOf(sha256));
+      const used = await this.db.images.referencedStorageKeys(keys);
+      const unused = batch.filter((sha256) => !used.has(this.store.keyOf(sha256)));
+      batch = [];
+      // collectGarbage checks again under the file's lock: an add may have referenced it since.
+      for (const sha256 of unused) {
+        if (await this.collectGarbage([{ sha256, storageKey: this.store.keyOf(sha256) }])) {
+          removed++;
+        }
+      }
+    };
+    for await (const file of this.store.list()) {
+      if (file.writtenAt.getTime() >= before) continue;
+      batch.push(file.sha256);
+      if (batch.length >= 500) await flush();
+    }
+    await flush();
+    return removed;
+  }
+
+  /** Delete stored files that no image row references any more; how many went. */
   private async collectGarbage(
     images: readonly Pick<ImageRecord, 'sha256' | 'storageKey'>[],
-  ): Promise<void> {
+  ): Promise<number> {
     const bySha = new Map(images.map((i) => [i.sha256, i.storageKey]));
+    let deleted = 0;
     for (const [sha256, storageKey] of bySha) {
       await this.db.transaction(async (tx) => {
         await tx.images.lockContent(sha256);
-        if ((await tx.images.countByStorageKey(storageKey)) === 0) await this.store.delete(sha256);
+        if ((await tx.images.countByStorageKey(storageKey)) === 0) {
+          await this.store.delete(sha256);
+          deleted++;
+        }
       });
     }
+    return deleted;
   }
 }

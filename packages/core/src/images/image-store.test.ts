@@ -62,4 +62,30 @@ describe('ImageStore', () => {
     expect(await store.thumbnail(sha256, 128)).toBeNull();
     expect(await filesUnder(dataDir)).toEqual([]);
   });
+
+  it('a thumbnail rendered while its original was being deleted is not served afterwards', async () => {
+    const { sha256 } = await store.put(png);
+    // The render read the original just before the delete, and writes its thumbnail just after.
+    const originalGet = store.get.bind(store);
+    let rendering = true;
+    store.get = async (sha) => {
+      const bytes = await originalGet(sha);
+      if (rendering) {
+        rendering = false;
+        await store.delete(sha);
+      }
+      return bytes;
+    };
+    expect(await store.thumbnail(sha256, 64)).toBeNull();
+    expect(await store.thumbnail(sha256, 64)).toBeNull();
+    expect(await filesUnder(dataDir)).toEqual([]);
+  });
+
+  it('a thumbnail left on disk without its original is not served', async () => {
+    const { sha256 } = await store.put(png);
+    expect(await store.thumbnail(sha256, 64)).not.toBeNull();
+    // The original went (a delete that stopped before the thumbnails, a hand clean-up).
+    await rm(path.join(dataDir, store.keyOf(sha256)));
+    expect(await store.thumbnail(sha256, 64)).toBeNull();
+  });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256Hex } from '@lookalike/inference';
 import sharp from 'sharp';
@@ -64,14 +64,16 @@ export class ImageStore {
 
   /**
    * A WebP at most `width` px on each side (one of THUMBNAIL_WIDTHS), or null when no original
-   * is stored. Derived from immutable content, so rendered once and kept on disk.
+   * is stored. Derived from immutable content, so rendered once and kept on disk. A thumbnail
+   * lives only as long as its original: one whose original has gone (deleted while it was being
+   * rendered) is not served, and is removed.
    */
   async thumbnail(sha256: string, width: number): Promise<Buffer | null> {
     if (!SHA256.test(sha256)) return null;
     if (!THUMBNAIL_WIDTHS.includes(width)) throw new Error(`no thumbnail width ${width}`);
     const file = this.thumbFile(sha256, width);
     const cached = await readOrNull(file);
-    if (cached) return cached;
+    if (cached) return (await this.has(sha256)) ? cached : this.dropThumbnail(file);
     const original = await this.get(sha256);
     if (!original) return null;
     const rendered = await sharp(original, { limitInputPixels: 100_000_000 })
@@ -80,7 +82,13 @@ export class ImageStore {
       .webp({ quality: 80 })
       .toBuffer();
     await writeAtomic(file, rendered);
-    return rendered;
+    // A delete between reading the original and writing this file has missed it.
+    return (await this.has(sha256)) ? rendered : this.dropThumbnail(file);
+  }
+
+  private async dropThumbnail(file: string): Promise<null> {
+    await rm(file, { force: true });
+    return null;
   }
 
   /** The bytes, or null when nothing is stored under this sha256 (or it is not one). */
@@ -97,6 +105,26 @@ export class ImageStore {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * Every stored original with when it was written, folder by folder (`images/ab/…`). Files that are not named by a sha256 (a temp file of a write
+   * in progress) are left out.
+   */
+  async *list(): AsyncGenerator<{ sha256: string; writtenAt: Date }> {
+    const folders = await readdir(this.root).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    });
+    for (const folder of folders.sort()) {
+      if (!/^[0-9a-f]{2}$/.test(folder)) continue;
+      const names = await readdir(path.join(this.root, folder)).catch(() => []);
+      for (const name of names) {
+        if (!SHA256.test(name) || !name.startsWith(folder)) continue;
+        const info = await stat(path.join(this.root, folder, name)).catch(() => null);
+        if (info?.isFile()) yield { sha256: name, writtenAt: info.mtime };
+      }
     }
   }
 

@@ -235,6 +235,61 @@ describe.each(testEngines())('catalog repositories ($name)', (engine) => {
     });
   });
 
+  describe('images left PENDING, and files nobody references', () => {
+    it('lists PENDING images older than the grace period, pages them, and settles each once', async () => {
+      const other = (await t.db.merchants.create('Other')).id;
+      const p = await t.db.products.create(other, { externalId: 'PENDING-1', title: 'x' });
+      const old1 = (await t.db.images.add(other, image(p.id, 101))).image;
+      const old2 = (await t.db.images.add(other, image(p.id, 102))).image;
+      const young = (await t.db.images.add(other, image(p.id, 103))).image;
+      const ready = (await t.db.images.add(other, { ...image(p.id, 104), status: 'READY' })).image;
+      await t.db.prisma.$executeRaw`
+        UPDATE product_images SET created_at = now() - interval '1 hour'
+        WHERE id IN (${old1.id}::uuid, ${old2.id}::uuid, ${ready.id}::uuid)`;
+
+      const pending = await t.db.images.listPending({ graceSeconds: 1800, limit: 100 });
+      expect(pending.map((i) => i.id)).toEqual([old1.id, old2.id]);
+      expect(pending[0]).toMatchObject({ merchantId: other, sha256: sha(101), status: 'PENDING' });
+      expect(pending[0]?.createdAt).toBeInstanceOf(Date);
+      const first = await t.db.images.listPending({ graceSeconds: 1800, limit: 1 });
+      expect(first.map((i) => i.id)).toEqual([old1.id]);
+      const next = await t.db.images.listPending({ graceSeconds: 1800, limit: 1, after: old1.id });
+      expect(next.map((i) => i.id)).toEqual([old2.id]);
+      expect(
+        (await t.db.images.listPending({ graceSeconds: 0, limit: 100 })).map((i) => i.id),
+      ).toContain(young.id);
+
+      expect(await t.db.images.settlePending(merchantId, old1.id, 'FAILED')).toBe(false);
+      expect(await t.db.images.settlePending(other, old1.id, 'FAILED')).toBe(true);
+      expect(await t.db.images.settlePending(other, old1.id, 'READY')).toBe(false);
+      expect(await t.db.images.settlePending(other, ready.id, 'FAILED')).toBe(false);
+      expect((await t.db.images.get(other, old1.id))?.status).toBe('FAILED');
+      expect(
+        (await t.db.images.listPending({ graceSeconds: 1800, limit: 100 })).map((i) => i.id),
+      ).toEqual([old2.id]);
+    });
+
+    it('tells which storage keys some image still references, across merchants', async () => {
+      const other = (await t.db.merchants.create('Other 2')).id;
+      const p = await t.db.products.create(other, { externalId: 'KEYS-1', title: 'x' });
+      await t.db.images.add(other, image(p.id, 111));
+      const used = await t.db.images.referencedStorageKeys([
+        `ab/${sha(111)}.jpg`,
+        `ab/${sha(112)}.jpg`,
+      ]);
+      expect([...used]).toEqual([`ab/${sha(111)}.jpg`]);
+      expect(await t.db.images.referencedStorageKeys([])).toEqual(new Set());
+    });
+
+    it('locks a product of the merchant, and only that', async () => {
+      const p = await t.db.products.create(merchantId, { externalId: 'LOCK-1', title: 'x' });
+      const other = (await t.db.merchants.create('Other 3')).id;
+      expect(await t.db.transaction((tx) => tx.products.lock(merchantId, p.id))).toBe(true);
+      expect(await t.db.transaction((tx) => tx.products.lock(other, p.id))).toBe(false);
+      expect(await t.db.transaction((tx) => tx.products.lock(merchantId, 'nope'))).toBe(false);
+    });
+  });
+
   it('deleting a product removes its images and their embeddings', async () => {
     const p = await t.db.products.create(merchantId, { externalId: 'CASCADE', title: 'x' });
     const keep = await t.db.products.create(merchantId, { externalId: 'KEEP', title: 'y' });

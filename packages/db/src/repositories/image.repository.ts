@@ -203,6 +203,71 @@ export class ImageRepository {
     await this.prisma.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${`image:${sha256}`}))::text`;
   }
 
+  /**
+   * Images of every merchant still PENDING (written, never embedded: a process died in
+   * between) for longer than `graceSeconds` by the database's clock, oldest id first, after
+   * the image `after`.
+   */
+  async listPending({
+    graceSeconds,
+    limit,
+    after,
+  }: {
+    graceSeconds: number;
+    limit: number;
+    after?: string;
+  }): Promise<ImageRecord[]> {
+    assertInt(limit, 'limit', 1, 10_000);
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0) {
+      throw new InvalidArgumentError('graceSeconds must be a number >= 0');
+    }
+    if (after !== undefined && !isUuid(after)) throw new InvalidArgumentError('after is not an id');
+    const rows = await this.prisma.$queryRaw<InsertedRow[]>`
+      SELECT id::text AS id, merchant_id::text AS "merchantId", product_id::text AS "productId",
+             sha256, mime, width, height, byte_size AS "byteSize", storage_key AS "storageKey",
+             status::text AS status, source, created_at AS "createdAt"
+      FROM product_images
+      WHERE status = 'PENDING'
+        AND created_at < now() - make_interval(secs => ${graceSeconds}::float8)
+        AND (${after ?? null}::uuid IS NULL OR id > ${after ?? null}::uuid)
+      ORDER BY id
+      LIMIT ${limit}`;
+    return rows.map((row) => ({
+      ...row,
+      sha256: row.sha256.trim(),
+      status: row.status as ImageStatus,
+      createdAt: new Date(row.createdAt),
+    }));
+  }
+
+  /**
+   * Settle a PENDING image as READY or FAILED; false when it is not PENDING (any more) or not
+   * the merchant's: whoever settles it first wins.
+   */
+  async settlePending(
+    merchantId: string,
+    id: string,
+    status: 'READY' | 'FAILED',
+  ): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const { count } = await this.prisma.productImage.updateMany({
+      where: { id, merchantId, status: 'PENDING' },
+      data: { status },
+    });
+    return count > 0;
+  }
+
+  /** Which of these storage keys some image (of any merchant) still points at. */
+  async referencedStorageKeys(storageKeys: readonly string[]): Promise<Set<string>> {
+    if (storageKeys.length === 0) return new Set();
+    const rows = await this.prisma.productImage.findMany({
+      where: { storageKey: { in: [...storageKeys] } },
+      select: { storageKey: true },
+      distinct: ['storageKey'],
+    });
+    return new Set(rows.map((r) => r.storageKey));
+  }
+
   /** How many images (of any merchant) still point at a stored blob: zero means it can go. */
   async countByStorageKey(storageKey: string): Promise<number> {
     return this.prisma.productImage.count({ where: { storageKey } });

@@ -230,6 +230,21 @@ export class ProductRepository {
     return { product, created: inserted.length > 0 };
   }
 
+  /**
+   * Lock the product's row until the surrounding transaction ends (FOR UPDATE); false when the
+   * merchant has no such product. Inserting an image of a product takes a share lock on its row
+   * (the foreign key), which this lock waits for and excludes: a transaction holding it sees
+   * every image the product will ever have. Only meaningful inside db.transaction.
+   */
+  async lock(merchantId: string, id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM products
+      WHERE id = ${id}::uuid AND merchant_id = ${merchantId}::uuid
+      FOR UPDATE`;
+    return rows.length > 0;
+  }
+
   /** Deletes the product with its images and embeddings (ON DELETE CASCADE). */
   async delete(merchantId: string, id: string): Promise<boolean> {
     if (!isUuid(id)) return false;
