@@ -12,7 +12,11 @@ import { bootstrap, type BootstrapOptions, type BootstrapResult } from './accoun
 import type { Clock } from './cache/ttl-cache.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { withCodedErrors } from './errors.js';
-import { EvaluationService } from './evaluation/evaluation.service.js';
+import {
+  EVALUATE_QUEUE,
+  EVALUATE_QUEUE_DEFINITION,
+  EvaluationService,
+} from './evaluation/evaluation.service.js';
 import { parseAllowList } from './fetch/address-policy.js';
 import {
   createSafeFetcher,
@@ -153,6 +157,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
           ? { expireInSeconds: options.queue.expireInSeconds }
           : {}),
       });
+      await q.define(EVALUATE_QUEUE, EVALUATE_QUEUE_DEFINITION);
       return q;
     })();
     return queue;
@@ -168,6 +173,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
   const imports = withCodedErrors(
     new ImportService(db, startQueue, dataDir, options.importLimits ?? {}),
   );
+  const evaluation = withCodedErrors(new EvaluationService(db, settings, startQueue));
   const workers: Worker[] = [];
   const core: Core = {
     db,
@@ -184,7 +190,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
     queue: startQueue,
     async startWorker(o = {}) {
       const worker = await startWorker(
-        { db, queue: startQueue, catalog, imports, fetcher },
+        { db, queue: startQueue, catalog, imports, fetcher, evaluation },
         { log, ...o },
       );
       workers.push(worker);
@@ -200,7 +206,7 @@ export async function createCore(options: CoreOptions): Promise<Core> {
       ),
     ),
     settings,
-    evaluation: withCodedErrors(new EvaluationService(db, settings)),
+    evaluation,
     models,
     backfiller,
     upgrades,

@@ -42,6 +42,8 @@ export {
 export { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './imports/limits.js';
 export type { ImportFormat } from './imports/parse.js';
 export { startWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
+export type { OrphanFilesOptions } from './jobs/orphan-files.js';
+export type { PendingImagesOptions } from './jobs/pending-images.js';
 export { retryDelayMs, WebhookDispatcher, type DispatcherOptions } from './webhooks/dispatcher.js';
 export {
   generateWebhookSecret,
@@ -66,16 +68,21 @@ export {
   type AddedImage,
   type AddImageOptions,
   type ImageTarget,
+  type PendingImageRepair,
   type ProductFilterInput,
   type ProductInput,
   type ProductPage,
   type ProductPatch,
 } from './catalog/catalog.service.js';
 export {
+  EVALUATE_QUEUE,
   EvaluationService,
   type CatalogEvaluation,
   type EvaluateArgs,
+  type EvaluationJob,
+  type EvaluationJobArgs,
   type Relevance,
+  type StartEvaluationArgs,
 } from './evaluation/evaluation.service.js';
 export { ImageStore, THUMBNAIL_WIDTHS } from './images/image-store.js';
 export { API_KEY_PATTERN, generateApiKey, hashSecret, parseApiKey } from './keys/api-key.js';

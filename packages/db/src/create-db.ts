@@ -28,6 +28,7 @@ import { MerchantRepository } from './repositories/merchant.repository.js';
 import { ProductRepository } from './repositories/product.repository.js';
 import { SettingsRepository } from './repositories/settings.repository.js';
 import { WebhookRepository } from './repositories/webhook.repository.js';
+import { EvaluationRepository } from './repositories/evaluation.repository.js';
 import { countRoundTrips } from './round-trips.js';
 import { TableStats } from './table-stats.js';
 
@@ -61,6 +62,7 @@ export interface Repositories {
   readonly settings: SettingsRepository;
   readonly ingest: IngestRepository;
   readonly webhooks: WebhookRepository;
+  readonly evaluations: EvaluationRepository;
 }
 
 export interface TransactionOptions {
@@ -131,13 +133,13 @@ function openPostgres(url: string, poolSize: number): Engine {
   };
 }
 
-async function openPglite(dataDir: string): Promise<Engine> {
+async function openPglite(dataDir: string, log: (message: string) => void): Promise<Engine> {
   let lock: DirLock | undefined;
   let pglite: PGlite;
   if (dataDir === IN_MEMORY) {
     pglite = new PGlite({ extensions: { vector } });
   } else {
-    lock = await lockDataDir(dataDir);
+    lock = await lockDataDir(dataDir, { log });
     try {
       pglite = new PGlite(path.join(dataDir, 'pglite'), { extensions: { vector } });
       await pglite.waitReady;
@@ -182,6 +184,7 @@ function repositories(
     settings: new SettingsRepository(client),
     ingest: new IngestRepository(client),
     webhooks: new WebhookRepository(client),
+    evaluations: new EvaluationRepository(client),
   };
 }
 
@@ -193,7 +196,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
   const { url, dataDir = './.data', poolSize = 10, log = () => undefined } = options;
   const engine = url
     ? openPostgres(url, poolSize)
-    : await openPglite(dataDir === IN_MEMORY ? IN_MEMORY : path.resolve(dataDir));
+    : await openPglite(dataDir === IN_MEMORY ? IN_MEMORY : path.resolve(dataDir), log);
   const { factory, counter } = countRoundTrips(engine.adapter);
   const prisma = new PrismaClient({ adapter: factory });
   const { sql } = engine;

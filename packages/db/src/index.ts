@@ -76,6 +76,11 @@ export {
   type RowOutcome,
 } from './repositories/ingest.repository.js';
 export {
+  EvaluationRepository,
+  type EvaluationJobRecord,
+  type EvaluationJobStatus,
+} from './repositories/evaluation.repository.js';
+export {
   WebhookRepository,
   type ClaimedDelivery,
   type WebhookDeliveryRecord,

@@ -7,6 +7,8 @@ import {
   ActivateModelDocument,
   ApiKeysDocument,
   CancelIngestJobDocument,
+  CatalogEvaluationDocument,
+  CatalogEvaluationsDocument,
   CreateApiKeyDocument,
   CreateWebhookEndpointDocument,
   DeleteWebhookEndpointDocument,
@@ -21,6 +23,7 @@ import {
   RevokeApiKeyDocument,
   SendTestWebhookDocument,
   SimilarProductsDocument,
+  StartCatalogEvaluationDocument,
   StartReindexDocument,
   ViewerDocument,
   WebhookDeliveriesDocument,
@@ -34,6 +37,8 @@ import {
   type MoreLikeThisQueryVariables,
   type SimilarProductsQuery,
   type SimilarProductsQueryVariables,
+  type CatalogEvaluationQuery,
+  type StartCatalogEvaluationMutationVariables,
   type TypedDocumentString,
 } from './generated/graphql.js';
 import { encodeRequest, readResponse, type GraphQLResponse } from './transport.js';
@@ -64,6 +69,8 @@ export type SearchResult = SimilarProductsQuery['similarProducts'];
 export type SearchHit = SearchResult['hits'][number];
 export type MatchResult = MatchImagesQuery['matchImages'];
 export type IngestJob = IngestJobFieldsFragment;
+/** An evaluation with its results (empty until COMPLETED). */
+export type Evaluation = CatalogEvaluationQuery['catalogEvaluation'];
 
 export type SearchOptions = Omit<SimilarProductsQueryVariables, 'image' | 'imageUrl'> & {
   /** How to send `image` (its name, type). */
@@ -294,6 +301,49 @@ export class LookalikeClient {
       if (Date.now() >= deadline)
         throw new LookalikeError(
           `Job ${id} has not finished after ${options.timeoutMs} ms (${job.ingestJob.status})`,
+          'TIMEOUT',
+          0,
+        );
+      await sleep(
+        options.intervalMs ?? 1000,
+        undefined,
+        options.signal ? { signal: options.signal } : {},
+      );
+    }
+  }
+
+  // --- evaluations ---
+
+  /** Queue an evaluation of the catalog (one at a time per merchant; a second is CONFLICT). */
+  async startEvaluation(options: StartCatalogEvaluationMutationVariables = {}) {
+    return (await this.request(StartCatalogEvaluationDocument, options)).startCatalogEvaluation;
+  }
+
+  async evaluation(id: string): Promise<Evaluation> {
+    return (await this.request(CatalogEvaluationDocument, { id })).catalogEvaluation;
+  }
+
+  async evaluations(options: { first?: number; after?: string } = {}) {
+    return (await this.request(CatalogEvaluationsDocument, options)).catalogEvaluations;
+  }
+
+  /** Poll an evaluation until it is COMPLETED or FAILED; its results come with it. */
+  async waitForEvaluation(
+    id: string,
+    options: Omit<WaitOptions, 'onProgress'> & { onProgress?: (e: Evaluation) => void } = {},
+  ): Promise<Evaluation> {
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    for (;;) {
+      const { catalogEvaluation: e } = await this.request(
+        CatalogEvaluationDocument,
+        { id },
+        options.signal ? { signal: options.signal } : undefined,
+      );
+      options.onProgress?.(e);
+      if (e.status === 'COMPLETED' || e.status === 'FAILED') return e;
+      if (Date.now() >= deadline)
+        throw new LookalikeError(
+          `Evaluation ${id} has not finished after ${options.timeoutMs} ms (${e.status})`,
           'TIMEOUT',
           0,
         );

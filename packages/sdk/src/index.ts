@@ -6,6 +6,7 @@ export {
   isFinished,
   LookalikeClient,
   type ClientOptions,
+  type Evaluation,
   type IngestJob,
   type MatchResult,
   type RetryOptions,

@@ -88,15 +88,19 @@ export class ProductsArgs {
 }
 
 @ArgsType()
-export class EvaluateCatalogArgs {
+export class StartCatalogEvaluationArgs {
   @Field(() => String, {
     nullable: true,
     description: 'Default: the serving model; a kept model can be measured before switching.',
   })
   model?: string | null;
 
-  @Field(() => SimilarityMetric, { nullable: true })
-  metric?: SimilarityMetric | null;
+  @Field(() => [SimilarityMetric], {
+    nullable: true,
+    description:
+      "Metrics to measure on the same sample (default: the merchant's metric for the model); at most both.",
+  })
+  metrics?: SimilarityMetric[] | null;
 
   @Field(() => Relevance, { nullable: true, defaultValue: Relevance.PRODUCT })
   relevance?: Relevance | null;

@@ -3,6 +3,7 @@ import type {
   ApiKeyInfo,
   CatalogEvaluation as CoreEvaluation,
   DetectedProduct as CoreDetected,
+  EvaluationJob as CoreEvaluationJob,
   ModelInfo,
   ProductDetection,
   SimilarProduct as CoreHit,
@@ -15,13 +16,14 @@ import type { MetricThresholds, Region } from '@lookalike/inference';
 import type { ApiKey, Viewer } from '../types/api-key.type.js';
 import {
   ApiScope,
+  EvaluationJobStatus,
   ImageStatus,
   MatchVerdict,
   ModelStatus,
   Relevance,
   toSimilarityMetric,
 } from '../types/enums.js';
-import type { CatalogEvaluation } from '../types/evaluation.type.js';
+import type { CatalogEvaluation, EvaluationJob } from '../types/evaluation.type.js';
 import type { EmbeddingModel } from '../types/model.type.js';
 import type { Product, ProductImage } from '../types/product.type.js';
 import type {
@@ -166,6 +168,25 @@ export function toEvaluation(e: CoreEvaluation): CatalogEvaluation {
     histogram: e.histogram,
     recommended: e.recommended,
     tookMs: e.tookMs,
+  };
+}
+
+export function toEvaluationJob(j: CoreEvaluationJob): EvaluationJob {
+  return {
+    id: j.id,
+    status: EvaluationJobStatus[j.status],
+    model: j.args.model,
+    metrics: j.args.metrics.map(toSimilarityMetric),
+    relevance: j.args.relevance === 'product' ? Relevance.PRODUCT : Relevance.CATEGORY,
+    sampleSize: j.args.sampleSize,
+    depth: j.args.depth,
+    done: j.done,
+    total: j.total,
+    results: j.results.map(toEvaluation),
+    error: j.error,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
   };
 }
 

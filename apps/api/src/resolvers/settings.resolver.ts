@@ -1,12 +1,12 @@
 import type { EvaluationService, SettingsService } from '@lookalike/core';
-import { Arg, Args, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../context.js';
 import { SearchSettingsInput } from '../inputs/search.input.js';
 import { ApiScope, metricOf, relevanceOf } from '../types/enums.js';
-import { CatalogEvaluation } from '../types/evaluation.type.js';
+import { EvaluationJob, EvaluationJobConnection } from '../types/evaluation.type.js';
 import { SearchSettings } from '../types/settings.type.js';
-import { EvaluateCatalogArgs } from './args.js';
-import { toEvaluation, toSearchSettings } from './mappers.js';
+import { StartCatalogEvaluationArgs } from './args.js';
+import { toEvaluationJob, toSearchSettings } from './mappers.js';
 
 @Resolver()
 export class SettingsResolver {
@@ -52,26 +52,49 @@ export class SettingsResolver {
     );
   }
 
-  @Authorized(ApiScope.SEARCH)
-  @Query(() => CatalogEvaluation, {
+  @Authorized(ApiScope.EVALUATE)
+  @Mutation(() => EvaluationJob, {
     description:
-      'Precision, recall, F1, mAP and recommended thresholds, measured on the catalog itself.',
-    complexity: 200,
+      'Queue an evaluation of the catalog (precision, recall, F1, mAP and recommended thresholds, measured on the catalog itself) for a worker; follow it with catalogEvaluation(id). One is queued or running per merchant at a time: a second is CONFLICT.',
   })
-  async evaluateCatalog(
-    @Args(() => EvaluateCatalogArgs) args: EvaluateCatalogArgs,
+  async startCatalogEvaluation(
+    @Args(() => StartCatalogEvaluationArgs) args: StartCatalogEvaluationArgs,
     @Ctx() ctx: Context,
-  ): Promise<CatalogEvaluation> {
-    return toEvaluation(
-      await this.evaluation.evaluate(ctx.principal.merchantId, {
+  ): Promise<EvaluationJob> {
+    return toEvaluationJob(
+      await this.evaluation.start(ctx.principal.merchantId, {
         model: args.model ?? null,
+        metrics: args.metrics?.map((m) => metricOf[m]) ?? null,
         sampleSize: args.sampleSize ?? null,
         depth: args.depth ?? null,
         targetPrecision: args.targetPrecision ?? null,
         seed: args.seed ?? null,
-        metric: args.metric ? metricOf[args.metric] : null,
         relevance: args.relevance ? relevanceOf[args.relevance] : null,
       }),
     );
+  }
+
+  @Authorized(ApiScope.EVALUATE)
+  @Query(() => EvaluationJob, { description: 'An evaluation: its progress, then its results.' })
+  async catalogEvaluation(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: Context,
+  ): Promise<EvaluationJob> {
+    return toEvaluationJob(await this.evaluation.get(ctx.principal.merchantId, id));
+  }
+
+  @Authorized(ApiScope.EVALUATE)
+  @Query(() => EvaluationJobConnection, { description: 'Evaluations, newest first.' })
+  async catalogEvaluations(
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<EvaluationJobConnection> {
+    const page = await this.evaluation.list(ctx.principal.merchantId, { first, after });
+    const last = page.items.at(-1);
+    return {
+      nodes: page.items.map(toEvaluationJob),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: last?.id ?? null },
+    };
   }
 }

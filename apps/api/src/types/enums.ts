@@ -39,12 +39,14 @@ export enum ApiScope {
   SETTINGS_WRITE = 'SETTINGS_WRITE',
   KEYS_ADMIN = 'KEYS_ADMIN',
   MERCHANTS_ADMIN = 'MERCHANTS_ADMIN',
+  EVALUATE = 'EVALUATE',
 }
 registerEnumType(ApiScope, {
   name: 'ApiScope',
   description:
     'SEARCH: every query (search, catalog and settings reads). CATALOG_WRITE: product and image mutations. ' +
     'SETTINGS_WRITE: updateSearchSettings. KEYS_ADMIN: list, create and revoke API keys. ' +
+    'EVALUATE: startCatalogEvaluation and reading evaluations (each runs on a worker and costs the catalog a query per sampled image). ' +
     "MERCHANTS_ADMIN: the platform operator's scope (createMerchant, merchants), held by the install's bootstrap key only.",
 });
 
@@ -123,6 +125,18 @@ registerEnumType(IngestJobStatus, {
   name: 'IngestJobStatus',
   description:
     'COMPLETED: every row was worked (some may have failed: see errors). FAILED: rows were given and none could be imported. CANCELLED: stopped by cancelIngestJob.',
+});
+
+export enum EvaluationJobStatus {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+}
+registerEnumType(EvaluationJobStatus, {
+  name: 'EvaluationJobStatus',
+  description:
+    'QUEUED: waiting for a worker. RUNNING: queries being run (see done / total). COMPLETED: results are in. FAILED: see error.',
 });
 
 export enum WebhookDeliveryStatus {

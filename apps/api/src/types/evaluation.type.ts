@@ -1,5 +1,6 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
-import { Relevance, SimilarityMetric } from './enums.js';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { EvaluationJobStatus, Relevance, SimilarityMetric } from './enums.js';
+import { PageInfo } from './product.type.js';
 
 @ObjectType({ description: 'A point of the precision-recall curve: what a threshold would do.' })
 export class PrPoint {
@@ -140,4 +141,63 @@ export class CatalogEvaluation {
 
   @Field(() => Float)
   tookMs!: number;
+}
+
+@ObjectType({
+  description:
+    'A catalog evaluation run by a worker (startCatalogEvaluation): every metric asked on the same sample. One is queued or running per merchant at a time.',
+})
+export class EvaluationJob {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => EvaluationJobStatus)
+  status!: EvaluationJobStatus;
+
+  @Field(() => String, { description: 'The model measured.' })
+  model!: string;
+
+  @Field(() => [SimilarityMetric], { description: 'The metrics measured, in the order asked.' })
+  metrics!: SimilarityMetric[];
+
+  @Field(() => Relevance)
+  relevance!: Relevance;
+
+  @Field(() => Int)
+  sampleSize!: number;
+
+  @Field(() => Int)
+  depth!: number;
+
+  @Field(() => Int, { description: 'Nearest-neighbour queries run so far.' })
+  done!: number;
+
+  @Field(() => Int, { description: 'Queries in all: sampled images x metrics.' })
+  total!: number;
+
+  @Field(() => [CatalogEvaluation], {
+    description: 'One per metric, in the order of metrics, once COMPLETED; empty before.',
+  })
+  results!: CatalogEvaluation[];
+
+  @Field(() => String, { nullable: true, description: 'Why it FAILED.' })
+  error!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+}
+
+@ObjectType()
+export class EvaluationJobConnection {
+  @Field(() => [EvaluationJob])
+  nodes!: EvaluationJob[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
 }

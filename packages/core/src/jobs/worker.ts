@@ -1,8 +1,12 @@
 import type { Db, JobQueue } from '@lookalike/db';
 import type { CatalogService } from '../catalog/catalog.service.js';
+import { EVALUATE_QUEUE, type EvaluationService } from '../evaluation/evaluation.service.js';
 import type { SafeFetcher } from '../fetch/safe-fetch.js';
 import { INGEST_QUEUE, type ImportService, type IngestRowJob } from '../imports/import.service.js';
 import { IngestProcessor } from '../imports/ingest.processor.js';
+import { startOrphanFileSweep, type OrphanFilesOptions } from './orphan-files.js';
+import { startPendingImagesRepair, type PendingImagesOptions } from './pending-images.js';
+import type { PeriodicTask } from './periodic.js';
 import { WebhookDispatcher, type DispatcherOptions } from '../webhooks/dispatcher.js';
 
 export interface WorkerOptions {
@@ -17,6 +21,16 @@ export interface WorkerOptions {
   pollingIntervalSeconds?: number;
   /** Send webhook deliveries from this worker too (default true). */
   webhooks?: boolean | DispatcherOptions;
+  /**
+   * Repair images left PENDING by a process that died between writing and embedding them, on
+   * start and periodically (default on; `false`: never).
+   */
+  pendingImages?: boolean | PendingImagesOptions;
+  /**
+   * Delete image files that no image references (left by a process that died between a
+   * delete's commit and its removing the file), on start and daily (default on; `false`: never).
+   */
+  orphanFiles?: boolean | OrphanFilesOptions;
   log?: (message: string) => void;
 }
 
@@ -31,6 +45,7 @@ export interface WorkerDeps {
   catalog: CatalogService;
   imports: ImportService;
   fetcher: SafeFetcher;
+  evaluation: EvaluationService;
 }
 
 /**
@@ -38,7 +53,9 @@ export interface WorkerDeps {
  * deliveries. Any number of these run at once, in any number of processes on any machine that
  * reaches the database (apps/worker; the API process itself on the embedded engine); the queue
  * and the row states share the work between them. Pending rows of unfinished imports are
- * queued again on start (a crash between recording rows and queueing them).
+ * queued again on start (a crash between recording rows and queueing them), images left
+ * PENDING are embedded or marked FAILED (jobs/pending-images.ts), and image files no image
+ * references are deleted (jobs/orphan-files.ts).
  */
 export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {}): Promise<Worker> {
   const log = options.log ?? (() => undefined);
@@ -61,6 +78,16 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     },
     (jobs) => processor.handle(jobs),
   );
+  // Catalog evaluations: one at a time per process (each is a few thousand nearest-neighbour
+  // queries); the job records its own failure, so the queue never retries a finished one.
+  await queue.work<{ evaluationId: string }>(
+    EVALUATE_QUEUE,
+    { batchSize: 1, concurrency: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 1 },
+    async (jobs) => {
+      for (const job of jobs) await deps.evaluation.run(job.data.evaluationId);
+      return undefined;
+    },
+  );
   let dispatcher: WebhookDispatcher | undefined;
   if (options.webhooks !== false) {
     dispatcher = new WebhookDispatcher(
@@ -70,11 +97,29 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
     );
     dispatcher.start();
   }
+  const maintenance: PeriodicTask<unknown>[] = [];
+  if (options.pendingImages !== false) {
+    maintenance.push(
+      startPendingImagesRepair(
+        { db: deps.db, catalog: deps.catalog },
+        { log, ...(typeof options.pendingImages === 'object' ? options.pendingImages : {}) },
+      ),
+    );
+  }
+  if (options.orphanFiles !== false) {
+    maintenance.push(
+      startOrphanFileSweep(deps.catalog, {
+        log,
+        ...(typeof options.orphanFiles === 'object' ? options.orphanFiles : {}),
+      }),
+    );
+  }
   let stopped = false;
   return {
     async stop() {
       if (stopped) return;
       stopped = true;
+      for (const task of maintenance) await task.stop();
       await dispatcher?.stop();
       await queue.stop();
     },

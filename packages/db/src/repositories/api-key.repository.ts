@@ -8,6 +8,7 @@ export const API_SCOPES = [
   'SETTINGS_WRITE',
   'KEYS_ADMIN',
   'MERCHANTS_ADMIN',
+  'EVALUATE',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 

@@ -19,7 +19,7 @@ import { cliEnv } from './env.js';
 import { csvLine, progressLine, seconds, table } from './format.js';
 
 const DEFAULT_URL = 'http://localhost:4000';
-const SCOPES = ['SEARCH', 'CATALOG_WRITE', 'SETTINGS_WRITE', 'KEYS_ADMIN'] as const;
+const SCOPES = ['SEARCH', 'CATALOG_WRITE', 'SETTINGS_WRITE', 'KEYS_ADMIN', 'EVALUATE'] as const;
 
 /** A failure the CLI explains in one line (exit code 1), without a stack. */
 class CliError extends Error {}

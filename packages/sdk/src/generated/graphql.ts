@@ -5,13 +5,21 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
-/** SEARCH: every query (search, catalog and settings reads). CATALOG_WRITE: product and image mutations. SETTINGS_WRITE: updateSearchSettings. KEYS_ADMIN: list, create and revoke API keys. MERCHANTS_ADMIN: the platform operator's scope (createMerchant, merchants), held by the install's bootstrap key only. */
+/** SEARCH: every query (search, catalog and settings reads). CATALOG_WRITE: product and image mutations. SETTINGS_WRITE: updateSearchSettings. KEYS_ADMIN: list, create and revoke API keys. EVALUATE: startCatalogEvaluation and reading evaluations (each runs on a worker and costs the catalog a query per sampled image). MERCHANTS_ADMIN: the platform operator's scope (createMerchant, merchants), held by the install's bootstrap key only. */
 export type ApiScope =
   | 'CATALOG_WRITE'
+  | 'EVALUATE'
   | 'KEYS_ADMIN'
   | 'MERCHANTS_ADMIN'
   | 'SEARCH'
   | 'SETTINGS_WRITE';
+
+/** QUEUED: waiting for a worker. RUNNING: queries being run (see done / total). COMPLETED: results are in. FAILED: see error. */
+export type EvaluationJobStatus =
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'QUEUED'
+  | 'RUNNING';
 
 /** A box in the uploaded image, in pixels of the image as displayed (EXIF-rotated). */
 export type ImageRegion = {
@@ -252,8 +260,13 @@ export type UpdateSettingsMutation = { updateSearchSettings: { model: string, me
 
 export type PrPointFieldsFragment = { threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number };
 
-export type EvaluateQueryVariables = Exact<{
-  metric?: SimilarityMetric | null | undefined;
+export type CatalogEvaluationFieldsFragment = { metric: SimilarityMetric, model: string, relevance: Relevance, depth: number, pairs: number, relevantPairs: number, map: number | null, mapAtR: number | null, tookMs: number, recallAtK: Array<{ k: number, value: number | null }>, prCurve: Array<{ threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number }>, histogram: { edges: Array<number>, relevant: Array<number>, irrelevant: Array<number> }, recommended: { targetPrecision: number, bestF1: { threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number } | null, atTargetPrecision: { threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number } | null }, sample: { queries: number, population: number, sampled: boolean, seed: number, mapStandardError: number | null } };
+
+export type EvaluationJobFieldsFragment = { id: string, status: EvaluationJobStatus, model: string, metrics: Array<SimilarityMetric>, relevance: Relevance, sampleSize: number, depth: number, done: number, total: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null };
+
+export type StartCatalogEvaluationMutationVariables = Exact<{
+  model?: string | null | undefined;
+  metrics?: Array<SimilarityMetric> | SimilarityMetric | null | undefined;
   relevance?: Relevance | null | undefined;
   sampleSize?: number | null | undefined;
   depth?: number | null | undefined;
@@ -262,7 +275,22 @@ export type EvaluateQueryVariables = Exact<{
 }>;
 
 
-export type EvaluateQuery = { evaluateCatalog: { metric: SimilarityMetric, model: string, relevance: Relevance, depth: number, pairs: number, relevantPairs: number, map: number | null, mapAtR: number | null, tookMs: number, recallAtK: Array<{ k: number, value: number | null }>, prCurve: Array<{ threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number }>, histogram: { edges: Array<number>, relevant: Array<number>, irrelevant: Array<number> }, recommended: { targetPrecision: number, bestF1: { threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number } | null, atTargetPrecision: { threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number } | null }, sample: { queries: number, population: number, sampled: boolean, seed: number, mapStandardError: number | null } } };
+export type StartCatalogEvaluationMutation = { startCatalogEvaluation: { id: string, status: EvaluationJobStatus, model: string, metrics: Array<SimilarityMetric>, relevance: Relevance, sampleSize: number, depth: number, done: number, total: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null } };
+
+export type CatalogEvaluationQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type CatalogEvaluationQuery = { catalogEvaluation: { id: string, status: EvaluationJobStatus, model: string, metrics: Array<SimilarityMetric>, relevance: Relevance, sampleSize: number, depth: number, done: number, total: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null, results: Array<{ metric: SimilarityMetric, model: string, relevance: Relevance, depth: number, pairs: number, relevantPairs: number, map: number | null, mapAtR: number | null, tookMs: number, recallAtK: Array<{ k: number, value: number | null }>, prCurve: Array<{ threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number }>, histogram: { edges: Array<number>, relevant: Array<number>, irrelevant: Array<number> }, recommended: { targetPrecision: number, bestF1: { threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number } | null, atTargetPrecision: { threshold: number, precision: number | null, recall: number | null, f1: number | null, predictedPositives: number, truePositives: number } | null }, sample: { queries: number, population: number, sampled: boolean, seed: number, mapStandardError: number | null } }> } };
+
+export type CatalogEvaluationsQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type CatalogEvaluationsQuery = { catalogEvaluations: { nodes: Array<{ id: string, status: EvaluationJobStatus, model: string, metrics: Array<SimilarityMetric>, relevance: Relevance, sampleSize: number, depth: number, done: number, total: number, error: string | null, createdAt: string, startedAt: string | null, finishedAt: string | null }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type IngestJobFieldsFragment = { id: string, status: IngestJobStatus, format: string, total: number, done: number, failed: number, images: number, createdAt: string, startedAt: string | null, finishedAt: string | null };
 
@@ -569,6 +597,71 @@ export const PrPointFieldsFragmentDoc = new TypedDocumentString(`
   truePositives
 }
     `, {"fragmentName":"PrPointFields"}) as unknown as TypedDocumentString<PrPointFieldsFragment, unknown>;
+export const CatalogEvaluationFieldsFragmentDoc = new TypedDocumentString(`
+    fragment CatalogEvaluationFields on CatalogEvaluation {
+  metric
+  model
+  relevance
+  depth
+  pairs
+  relevantPairs
+  map
+  mapAtR
+  tookMs
+  recallAtK {
+    k
+    value
+  }
+  prCurve {
+    ...PrPointFields
+  }
+  histogram {
+    edges
+    relevant
+    irrelevant
+  }
+  recommended {
+    targetPrecision
+    bestF1 {
+      ...PrPointFields
+    }
+    atTargetPrecision {
+      ...PrPointFields
+    }
+  }
+  sample {
+    queries
+    population
+    sampled
+    seed
+    mapStandardError
+  }
+}
+    fragment PrPointFields on PrPoint {
+  threshold
+  precision
+  recall
+  f1
+  predictedPositives
+  truePositives
+}`, {"fragmentName":"CatalogEvaluationFields"}) as unknown as TypedDocumentString<CatalogEvaluationFieldsFragment, unknown>;
+export const EvaluationJobFieldsFragmentDoc = new TypedDocumentString(`
+    fragment EvaluationJobFields on EvaluationJob {
+  id
+  status
+  model
+  metrics
+  relevance
+  sampleSize
+  depth
+  done
+  total
+  error
+  createdAt
+  startedAt
+  finishedAt
+}
+    `, {"fragmentName":"EvaluationJobFields"}) as unknown as TypedDocumentString<EvaluationJobFieldsFragment, unknown>;
 export const IngestJobFieldsFragmentDoc = new TypedDocumentString(`
     fragment IngestJobFields on IngestJob {
   id
@@ -1050,52 +1143,41 @@ export const UpdateSettingsDocument = new TypedDocumentString(`
   usingModelDefaults
   updatedAt
 }`) as unknown as TypedDocumentString<UpdateSettingsMutation, UpdateSettingsMutationVariables>;
-export const EvaluateDocument = new TypedDocumentString(`
-    query Evaluate($metric: SimilarityMetric, $relevance: Relevance, $sampleSize: Int, $depth: Int, $targetPrecision: Float, $seed: Int) {
-  evaluateCatalog(
-    metric: $metric
+export const StartCatalogEvaluationDocument = new TypedDocumentString(`
+    mutation StartCatalogEvaluation($model: String, $metrics: [SimilarityMetric!], $relevance: Relevance, $sampleSize: Int, $depth: Int, $targetPrecision: Float, $seed: Int) {
+  startCatalogEvaluation(
+    model: $model
+    metrics: $metrics
     relevance: $relevance
     sampleSize: $sampleSize
     depth: $depth
     targetPrecision: $targetPrecision
     seed: $seed
   ) {
-    metric
-    model
-    relevance
-    depth
-    pairs
-    relevantPairs
-    map
-    mapAtR
-    tookMs
-    recallAtK {
-      k
-      value
-    }
-    prCurve {
-      ...PrPointFields
-    }
-    histogram {
-      edges
-      relevant
-      irrelevant
-    }
-    recommended {
-      targetPrecision
-      bestF1 {
-        ...PrPointFields
-      }
-      atTargetPrecision {
-        ...PrPointFields
-      }
-    }
-    sample {
-      queries
-      population
-      sampled
-      seed
-      mapStandardError
+    ...EvaluationJobFields
+  }
+}
+    fragment EvaluationJobFields on EvaluationJob {
+  id
+  status
+  model
+  metrics
+  relevance
+  sampleSize
+  depth
+  done
+  total
+  error
+  createdAt
+  startedAt
+  finishedAt
+}`) as unknown as TypedDocumentString<StartCatalogEvaluationMutation, StartCatalogEvaluationMutationVariables>;
+export const CatalogEvaluationDocument = new TypedDocumentString(`
+    query CatalogEvaluation($id: ID!) {
+  catalogEvaluation(id: $id) {
+    ...EvaluationJobFields
+    results {
+      ...CatalogEvaluationFields
     }
   }
 }
@@ -1106,7 +1188,88 @@ export const EvaluateDocument = new TypedDocumentString(`
   f1
   predictedPositives
   truePositives
-}`) as unknown as TypedDocumentString<EvaluateQuery, EvaluateQueryVariables>;
+}
+fragment CatalogEvaluationFields on CatalogEvaluation {
+  metric
+  model
+  relevance
+  depth
+  pairs
+  relevantPairs
+  map
+  mapAtR
+  tookMs
+  recallAtK {
+    k
+    value
+  }
+  prCurve {
+    ...PrPointFields
+  }
+  histogram {
+    edges
+    relevant
+    irrelevant
+  }
+  recommended {
+    targetPrecision
+    bestF1 {
+      ...PrPointFields
+    }
+    atTargetPrecision {
+      ...PrPointFields
+    }
+  }
+  sample {
+    queries
+    population
+    sampled
+    seed
+    mapStandardError
+  }
+}
+fragment EvaluationJobFields on EvaluationJob {
+  id
+  status
+  model
+  metrics
+  relevance
+  sampleSize
+  depth
+  done
+  total
+  error
+  createdAt
+  startedAt
+  finishedAt
+}`) as unknown as TypedDocumentString<CatalogEvaluationQuery, CatalogEvaluationQueryVariables>;
+export const CatalogEvaluationsDocument = new TypedDocumentString(`
+    query CatalogEvaluations($first: Int, $after: String) {
+  catalogEvaluations(first: $first, after: $after) {
+    nodes {
+      ...EvaluationJobFields
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment EvaluationJobFields on EvaluationJob {
+  id
+  status
+  model
+  metrics
+  relevance
+  sampleSize
+  depth
+  done
+  total
+  error
+  createdAt
+  startedAt
+  finishedAt
+}`) as unknown as TypedDocumentString<CatalogEvaluationsQuery, CatalogEvaluationsQueryVariables>;
 export const ImportCatalogDocument = new TypedDocumentString(`
     mutation ImportCatalog($file: Upload!, $format: ImportFormat!) {
   importCatalog(file: $file, format: $format) {
