@@ -31,14 +31,18 @@ export class ConflictError extends DbError {
   }
 }
 
-/** Another process holds the embedded database's data directory. */
+/** Another process holds the embedded database's data directory (`advice`: what to do). */
 export class DataDirLockedError extends DbError {
-  constructor(dataDir: string, holder: string) {
+  constructor(
+    dataDir: string,
+    holder: string,
+    advice = 'Stop the other process, use another DATA_DIR, or set DATABASE_URL to a native Postgres.',
+  ) {
     super(
       'DATA_DIR_LOCKED',
       `The embedded database in ${dataDir} is in use by another process (${holder}). ` +
         `PGlite has no lock between processes, so a second writer would silently lose data. ` +
-        `Stop the other process, use another DATA_DIR, or set DATABASE_URL to a native Postgres.`,
+        advice,
     );
   }
 }
