@@ -32,6 +32,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MODEL_UPGRADE: 'yes' })).toThrow(/MODEL_UPGRADE/);
   });
 
+  it('bounds how long a request may take to arrive: 60 s in all, 10 s of headers, 15 s of body silence', () => {
+    const config = loadConfig({});
+    expect(config.REQUEST_TIMEOUT_MS).toBe(60_000);
+    expect(config.HEADERS_TIMEOUT_MS).toBe(10_000);
+    expect(config.BODY_IDLE_TIMEOUT_MS).toBe(15_000);
+    const set = loadConfig({
+      REQUEST_TIMEOUT_MS: '120000',
+      HEADERS_TIMEOUT_MS: '5000',
+      BODY_IDLE_TIMEOUT_MS: '0',
+    });
+    expect([set.REQUEST_TIMEOUT_MS, set.HEADERS_TIMEOUT_MS, set.BODY_IDLE_TIMEOUT_MS]).toEqual([
+      120_000, 5_000, 0,
+    ]);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '-1' })).toThrow(/REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: '1.5' })).toThrow(/HEADERS_TIMEOUT_MS/);
+    expect(() => loadConfig({ BODY_IDLE_TIMEOUT_MS: 'soon' })).toThrow(/BODY_IDLE_TIMEOUT_MS/);
+    expect(() => loadConfig({ REQUEST_TIMEOUT_MS: String(2 * 3_600_000) })).toThrow(
+      /REQUEST_TIMEOUT_MS/,
+    );
+  });
+
   it('stops with the variable name on a bad value', () => {
     expect(() => loadConfig({ MODELS: ' , ' })).toThrow(/MODELS: name at least one model/);
     expect(() => loadConfig({ CACHE_TTL_MS: '-1' })).toThrow(/CACHE_TTL_MS/);

@@ -12,6 +12,9 @@ const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** Milliseconds, at most an hour; 0 turns the limit off. */
+const timeout = z.coerce.number().int().min(0).max(3_600_000);
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -51,6 +54,19 @@ const schema = z.object({
    * apart from the request limit; 0 turns it off.
    */
   IMPORT_ROWS_PER_MINUTE: z.coerce.number().int().min(0).default(100_000),
+  /**
+   * How long one request may take to arrive, headers and body (ms; 0: no limit). Answering is
+   * not counted: once the body is in, a slow import or search runs to its end. 60 s carries a
+   * 100 MiB catalog file at 14 Mbit/s; raise it for larger files over slower links.
+   */
+  REQUEST_TIMEOUT_MS: timeout.default(60_000),
+  /** How long the request line and headers may take to arrive (ms; 0: no limit). */
+  HEADERS_TIMEOUT_MS: timeout.default(10_000),
+  /**
+   * How long a request body may stall, no byte arriving, before the answer is 408 and the
+   * connection is closed (ms; 0: no limit). Bodies are read only after the key is checked.
+   */
+  BODY_IDLE_TIMEOUT_MS: timeout.default(15_000),
   /**
    * Hosts and CIDRs the image fetcher and webhook deliveries may reach although they are
    * private (an internal image server), comma-separated; empty by default: only public

@@ -27,7 +27,6 @@ try {
 
 // Signals are ours from the first moment: one that comes while the server starts stops it as
 // soon as it is up (a default SIGTERM would end the process with the database open).
-const handlersBefore = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
 const starting = createServer({ config });
 // An object, not a `let`: the signal handler changes it between the awaits below.
 const state = { stopping: false };
@@ -68,17 +67,6 @@ try {
   const coded = error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
   console.error(coded ? error.message : error);
   process.exit(1);
-}
-// Apollo Server stops itself on SIGINT and SIGTERM and then raises the signal again, which ends
-// the process before the worker and the database close (it left the embedded database's
-// lockfile behind). This process decides how it stops: the handlers added while the server
-// started go.
-for (const signal of SIGNALS) {
-  for (const handler of process.listeners(signal)) {
-    if (handler !== onSignal && !handlersBefore.get(signal)?.has(handler)) {
-      process.removeListener(signal, handler);
-    }
-  }
 }
 // A signal during startup: the stop in progress closes the server and exits. What fails
 // because a stop closed the database under it is that stop's doing, not an error.

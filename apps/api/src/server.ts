@@ -66,6 +66,32 @@ export interface ApiServer {
 }
 
 /**
+ * Node's own limits on a request's arrival (the body's idle timeout is the app's:
+ * http/body-timeout.ts). A request that misses one is answered 408 and its connection closed.
+ * The headers are part of the request, so their limit is never the longer one. Node checks its
+ * connections every `connectionsCheckingInterval` (30 s by default, which would stretch a 10 s
+ * headers limit to 40 s): a quarter of the shortest limit, at most a second, keeps a limit
+ * within 25% of its value.
+ */
+export function serverTimeouts(
+  config: Pick<ApiConfig, 'REQUEST_TIMEOUT_MS' | 'HEADERS_TIMEOUT_MS'>,
+): http.ServerOptions {
+  const requestTimeout = config.REQUEST_TIMEOUT_MS;
+  const headersTimeout =
+    requestTimeout > 0 &&
+    (config.HEADERS_TIMEOUT_MS === 0 || config.HEADERS_TIMEOUT_MS > requestTimeout)
+      ? requestTimeout
+      : config.HEADERS_TIMEOUT_MS;
+  const limits = [requestTimeout, headersTimeout].filter((ms) => ms > 0);
+  if (limits.length === 0) return { requestTimeout, headersTimeout };
+  return {
+    requestTimeout,
+    headersTimeout,
+    connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(Math.min(...limits) / 4))),
+  };
+}
+
+/**
  * The API as a value: the composition root. It opens what it is not given (database, models,
  * core), bootstraps the default merchant, and builds the HTTP app on top. Nothing listens until
  * `listen()`; `close()` frees what the server opened.
@@ -182,7 +208,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<A
     });
   }
 
-  const httpServer = http.createServer();
+  const httpServer = http.createServer(serverTimeouts(config));
   const { app, stop } = await createApp({ core: ready, config, limits, log, httpServer });
 
   let closed = false;

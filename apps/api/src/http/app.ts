@@ -9,11 +9,19 @@ import express, { type Request } from 'express';
 import { createContext, type Context } from '../context.js';
 import type { ApiConfig } from '../env.js';
 import { formatError } from '../graphql/errors.js';
+import { inputGuard } from '../graphql/input-guard.js';
 import type { Logger } from '../logger.js';
 import { createSchema } from '../schema/build-schema.js';
 import { bearerAuth, principalOf } from './auth.js';
+import { bodyIdleTimeout } from './body-timeout.js';
 import { errorHandler } from './error-handler.js';
-import { aliasLimit, complexityLimit, depthLimit, type QueryLimits } from './limits.js';
+import {
+  aliasLimit,
+  complexityLimit,
+  depthLimit,
+  documentLimits,
+  type QueryLimits,
+} from './limits.js';
 import { multipartUploads } from './multipart.js';
 import { createRateLimiter } from './rate-limit.js';
 import { uploadReader } from './uploads.js';
@@ -54,6 +62,9 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
     csrfPrevention: true,
     introspection: config.NODE_ENV !== 'production',
     includeStacktraceInErrorResponses: false,
+    // The process decides how it stops (main.ts: drain, stop the worker, close the database);
+    // Apollo's own handlers would stop it and raise the signal again, killing it first.
+    stopOnTerminationSignals: false,
     validationRules: [depthLimit(limits.maxDepth), aliasLimit(limits.maxAliases)],
     formatError: formatError((message, error) => {
       log.error(`[api] ${message}`, error);
@@ -61,6 +72,8 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
     plugins: [
       // No cache hints are used: computing them for every field of every response is waste.
       ApolloServerPluginCacheControlDisabled(),
+      // Before complexity: that plugin reads the variables the guard may refuse.
+      inputGuard(),
       complexityLimit(schema, limits.maxComplexity),
       ApolloServerPluginDrainHttpServer({ httpServer }),
     ],
@@ -138,10 +151,13 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
     }
   });
 
-  // The key first (no body is read for a request without one), then the body.
+  // The key and its rate limit first (no body is read for a request without one), then the
+  // body, which may not stall (Node bounds the whole request: server.ts), then bounds on the
+  // document's nesting and fragments before Apollo parses it.
   app.use(
     '/graphql',
     authenticate,
+    bodyIdleTimeout(config.BODY_IDLE_TIMEOUT_MS),
     multipartUploads({
       // Each field is read with its own limit (images MAX_UPLOAD_BYTES, catalog files
       // MAX_IMPORT_BYTES); this is the largest any field may be.
@@ -150,6 +166,7 @@ export async function createApp({ core, config, limits, log, httpServer }: AppOp
       maxFieldSize: 1_000_000,
     }),
     express.json({ limit: '1mb' }),
+    documentLimits(limits),
     expressMiddleware(apollo, {
       context: ({ req, res }) =>
         Promise.resolve(createContext(principalOf(res), baseUrl(req), core.catalog)),

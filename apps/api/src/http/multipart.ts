@@ -12,8 +12,21 @@ export interface MultipartLimits {
 }
 
 /** An HTTP error the error handler answers with its status (like http-errors). */
-function httpError(status: number, message: string): Error & { status: number; expose: true } {
-  return Object.assign(new Error(message), { status, expose: true as const });
+function httpError(
+  status: number,
+  message: string,
+  field?: string,
+): Error & { status: number; expose: true; field?: string } {
+  return Object.assign(new Error(message), {
+    status,
+    expose: true as const,
+    ...(field ? { field } : {}),
+  });
+}
+
+/** The variable a map path names (`variables.input.image` -> `input.image`), for errors. */
+function variableOf(path: string | undefined): string | undefined {
+  return path?.replace(/^variables\./, '');
 }
 
 function setPath(target: unknown, path: string, value: unknown): boolean {
@@ -180,33 +193,39 @@ export function multipartUploads(limits: MultipartLimits): RequestHandler {
         return;
       }
       for (const [field, paths] of map) {
-        const upload = new Upload();
-        // A resolver that never reads its upload must not leave an unhandled rejection behind;
-        // one that does still gets the error.
-        upload.promise.catch(() => undefined);
         const file = files.get(field);
-        if (!file) upload.reject(httpError(400, 'File missing in the request.'));
-        else {
-          const { filename, mimetype, encoding, bytes, truncated } = file;
-          upload.resolve({
-            filename,
-            mimetype,
-            encoding,
-            createReadStream: () => {
-              if (!truncated) return Readable.from([bytes]);
-              const stream = new Readable({ read() {} });
-              process.nextTick(() =>
-                stream.destroy(
-                  httpError(
-                    413,
-                    `File truncated as it exceeds the ${limits.maxFileSize} byte size limit.`,
-                  ),
-                ),
-              );
-              return stream;
-            },
-          });
+        // A map entry whose file never came is the request's fault, refused before anything
+        // runs (an Upload rejected instead reaches its resolver as an unexpected error).
+        if (!file) {
+          fail(
+            httpError(
+              400,
+              `The ‘map’ multipart field names file ‘${field}’ (${paths.join(', ')}), which the request does not send.`,
+              variableOf(paths[0]),
+            ),
+          );
+          return;
         }
+        const upload = new Upload();
+        const { filename, mimetype, encoding, bytes, truncated } = file;
+        upload.resolve({
+          filename,
+          mimetype,
+          encoding,
+          createReadStream: () => {
+            if (!truncated) return Readable.from([bytes]);
+            const stream = new Readable({ read() {} });
+            process.nextTick(() =>
+              stream.destroy(
+                httpError(
+                  413,
+                  `File truncated as it exceeds the ${limits.maxFileSize} byte size limit.`,
+                ),
+              ),
+            );
+            return stream;
+          },
+        });
         for (const path of paths) {
           if (!setPath(operations, path, upload)) {
             fail(

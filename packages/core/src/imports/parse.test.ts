@@ -219,6 +219,21 @@ describe('parseCatalog: JSONL', () => {
     expect(rows[6]).toMatchObject({ externalId: 'd', item: null });
   });
 
+  it('a NUL in a line never reaches a row: its reason shows the character escaped', async () => {
+    const { rows } = await parseCatalog(
+      jsonl(
+        '\u0000{"externalId":"a","title":"A"}',
+        '{"externalId":"b","title":"B\\u0000"}',
+        '{"externalId":"c","title":"C\u0000"}',
+      ),
+      'JSONL',
+    );
+    expect(rows.map((r) => r.error?.code)).toEqual(['INVALID_ROW', 'INVALID_ROW', 'INVALID_ROW']);
+    for (const row of rows) expect(row.error?.reason).not.toContain('\u0000');
+    expect(rows[0]?.error?.reason).toContain('\\u0000');
+    expect(rows[1]?.error?.reason).toBe('title contains a NUL byte');
+  });
+
   it('accepts a BOM and an empty file', async () => {
     const withBom = Buffer.concat([
       Buffer.from([0xef, 0xbb, 0xbf]),

@@ -232,7 +232,7 @@ function parseCsv(text: string, limits: ImportLimits, ctx: ValidateContext): Par
     const message = error instanceof Error ? error.message : String(error);
     throw new ImportFileError(
       'BAD_FORMAT',
-      `the CSV cannot be read: ${message}`,
+      `the CSV cannot be read: ${visible(message)}`,
       {},
       {
         cause: error,
@@ -287,6 +287,21 @@ function readHeader(record: string[]): (ColumnKey | null)[] {
   return columns;
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
+/**
+ * A parser's message with control characters escaped (`\u0000`): JSON.parse quotes the text it
+ * stopped at, and a NUL from the file would make the row's reason unstorable (Postgres text
+ * cannot hold it) and invisible in the dashboard.
+ */
+function visible(message: string): string {
+  return message.replace(
+    CONTROL_CHARACTERS,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 function parseJsonl(text: string, limits: ImportLimits, ctx: ValidateContext): ParsedRow[] {
   const collector = new RowCollector(limits);
   const lines = text.split('\n');
@@ -298,7 +313,7 @@ function parseJsonl(text: string, limits: ImportLimits, ctx: ValidateContext): P
       value = JSON.parse(line);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      collector.addInvalid(row, `the line is not valid JSON: ${message}`);
+      collector.addInvalid(row, `the line is not valid JSON: ${visible(message)}`);
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
