@@ -10,7 +10,8 @@ import type {
   ApiScope,
   BoxFieldsFragment,
   EmbeddingModelFieldsFragment,
-  EvaluateQuery,
+  CatalogEvaluationFieldsFragment,
+  EvaluationJobFieldsFragment,
   ImportFormat,
   IngestJobErrorsQuery,
   IngestJobFieldsFragment,
@@ -44,6 +45,7 @@ export const ALL_SCOPES: readonly KeyScope[] = [
   'CATALOG_WRITE',
   'SETTINGS_WRITE',
   'KEYS_ADMIN',
+  'EVALUATE',
 ];
 export const METRICS: readonly SimilarityMetric[] = ['COSINE', 'EUCLIDEAN'];
 
@@ -72,7 +74,9 @@ export type EmbeddingModel = EmbeddingModelFieldsFragment;
 /** The answer to activateModel. */
 export type ModelSwitch = ActivateModelMutation['activateModel'];
 
-export type CatalogEvaluation = EvaluateQuery['evaluateCatalog'];
+export type CatalogEvaluation = CatalogEvaluationFieldsFragment;
+/** An evaluation job: queued, running (done / total queries), then its results. */
+export type EvaluationJob = EvaluationJobFieldsFragment;
 export type PrPoint = PrPointFieldsFragment;
 
 export type ApiKeyInfo = ApiKeyFieldsFragment;

@@ -3,7 +3,7 @@ import { openSession, sealSession } from './session-crypto';
 
 const SECRET = 'a'.repeat(64);
 const KEY = `lk_${'A'.repeat(12)}_${'b'.repeat(40)}`;
-const payload = { key: KEY, iat: 1_000, exp: 10_000 };
+const payload = { key: KEY, sid: 'AAAAAAAAAAAAAAAAAAAAAA', iat: 1_000, exp: 10_000 };
 
 describe('session cookie', () => {
   it('round-trips, and the key does not appear in the cookie', () => {
@@ -28,5 +28,11 @@ describe('session cookie', () => {
     expect(openSession(SECRET, undefined, 'n')).toBeNull();
     expect(openSession(SECRET, 'v1.', 'n')).toBeNull();
     expect(openSession(SECRET, KEY, 'n')).toBeNull();
+  });
+
+  it('refuses a cookie sealed without a session id (one from before sessions were stored)', () => {
+    const { key, iat, exp } = payload;
+    const value = sealSession(SECRET, { key, iat, exp } as typeof payload, 'n');
+    expect(openSession(SECRET, value, 'n', 5_000)).toBeNull();
   });
 });

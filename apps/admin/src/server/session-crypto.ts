@@ -9,6 +9,8 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 export interface SessionPayload {
   /** The merchant's API key. */
   key: string;
+  /** The session's id in the session store (session-store.ts): sign-out ends it there. */
+  sid: string;
   /** Issued and expiry times, ms since the epoch. */
   iat: number;
   exp: number;
@@ -53,12 +55,13 @@ export function openSession(
     const payload = JSON.parse(text) as Partial<SessionPayload>;
     if (
       typeof payload.key !== 'string' ||
+      typeof payload.sid !== 'string' ||
       typeof payload.exp !== 'number' ||
       typeof payload.iat !== 'number'
     )
       return null;
     if (payload.exp <= now) return null;
-    return { key: payload.key, iat: payload.iat, exp: payload.exp };
+    return { key: payload.key, sid: payload.sid, iat: payload.iat, exp: payload.exp };
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
 import 'server-only';
+import path from 'node:path';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { cache } from 'react';
@@ -6,17 +7,35 @@ import { env } from '@/env';
 import { ViewerDocument } from '@lookalike/sdk';
 import type { ApiScope, Viewer } from '@/lib/types';
 import { ApiClient, ApiError } from './graphql';
-import { openSession, sealSession } from './session-crypto';
+import { openSession, sealSession, type SessionPayload } from './session-crypto';
 import { cacheUnlessRejected, loadSessionSecret } from './session-secret';
+import { createSessionStore, type SessionStore } from './session-store';
 
 export const SESSION_COOKIE = 'lk_admin_session';
 /** A working day and then some; signing in again takes a paste. */
 const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+/** Under DATA_DIR, beside the session secret: one file per open session (session-store.ts). */
+const SESSIONS_DIR = 'admin-sessions';
 
 const sessionSecret = cacheUnlessRejected(() => {
   const e = env();
   return loadSessionSecret(e.ADMIN_SESSION_SECRET, e.dataDir);
 });
+
+let store: SessionStore | undefined;
+/** The open sessions; the cookie alone is not enough, so sign-out ends a session for good. */
+function sessions(): SessionStore {
+  store ??= createSessionStore({
+    dir: path.join(env().dataDir, SESSIONS_DIR),
+    maxAgeMs: SESSION_TTL_MS,
+  });
+  return store;
+}
+
+/** The sealed cookie's payload, or null when it is absent, forged or expired. */
+async function openCookie(value: string | undefined): Promise<SessionPayload | null> {
+  return openSession(await sessionSecret(), value, SESSION_COOKIE);
+}
 
 /** Secure cookies when the browser reached us over https (directly or via a proxy). */
 async function servedOverHttps(): Promise<boolean> {
@@ -27,13 +46,18 @@ async function servedOverHttps(): Promise<boolean> {
 
 /** Sign in: only in server actions and route handlers, which may set cookies. */
 export async function startSession(key: string): Promise<void> {
+  const jar = await cookies();
+  // A session this browser still had ends: one browser, one session.
+  const previous = await openCookie(jar.get(SESSION_COOKIE)?.value);
+  if (previous) await sessions().end(previous.sid);
+  const sid = await sessions().create();
   const now = Date.now();
   const value = sealSession(
     await sessionSecret(),
-    { key, iat: now, exp: now + SESSION_TTL_MS },
+    { key, sid, iat: now, exp: now + SESSION_TTL_MS },
     SESSION_COOKIE,
   );
-  (await cookies()).set(SESSION_COOKIE, value, {
+  jar.set(SESSION_COOKIE, value, {
     httpOnly: true,
     secure: await servedOverHttps(),
     sameSite: 'lax',
@@ -42,14 +66,19 @@ export async function startSession(key: string): Promise<void> {
   });
 }
 
+/** Sign out: the session ends on the server (a copy of the cookie stops working) and here. */
 export async function endSession(): Promise<void> {
-  (await cookies()).delete(SESSION_COOKIE);
+  const jar = await cookies();
+  const payload = await openCookie(jar.get(SESSION_COOKIE)?.value);
+  if (payload) await sessions().end(payload.sid);
+  jar.delete(SESSION_COOKIE);
 }
 
-/** The API key of this request's session, or null. */
+/** The API key of this request's session, or null: the cookie must open and its session be open. */
 export const sessionKey = cache(async (): Promise<string | null> => {
-  const value = (await cookies()).get(SESSION_COOKIE)?.value;
-  return openSession(await sessionSecret(), value, SESSION_COOKIE)?.key ?? null;
+  const payload = await openCookie((await cookies()).get(SESSION_COOKIE)?.value);
+  if (!payload) return null;
+  return (await sessions().isLive(payload.sid)) ? payload.key : null;
 });
 
 export interface Session {

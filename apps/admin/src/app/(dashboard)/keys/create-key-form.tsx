@@ -10,6 +10,7 @@ const SCOPE_HELP: Record<KeyScope, string> = {
   CATALOG_WRITE: 'create, edit and delete products and images',
   SETTINGS_WRITE: 'change the search metric and thresholds',
   KEYS_ADMIN: 'list, create and revoke API keys',
+  EVALUATE: 'run catalog evaluations (the tuning studio)',
 };
 
 export function CreateKeyForm() {

@@ -1,12 +1,18 @@
 'use server';
 
-import { EvaluateDocument, ProductSampleDocument, UpdateSettingsDocument } from '@lookalike/sdk';
+import {
+  CatalogEvaluationDocument,
+  ProductSampleDocument,
+  StartCatalogEvaluationDocument,
+  UpdateSettingsDocument,
+} from '@lookalike/sdk';
 import { revalidatePath } from 'next/cache';
 import type { SampleQuery } from '@/lib/thresholds';
 import {
   METRICS,
   type ActionResult,
   type CatalogEvaluation,
+  type EvaluationJob,
   type SearchSettings,
   type SimilarityMetric,
 } from '@/lib/types';
@@ -21,32 +27,70 @@ export interface EvaluationParams {
   targetPrecision: number;
 }
 
-/** evaluateCatalog for both metrics, same sample (same seed), side by side. */
-export async function evaluateBoth(
+/** Where an evaluation stands; `results` once COMPLETED. */
+export interface EvaluationProgress {
+  id: string;
+  status: EvaluationJob['status'];
+  done: number;
+  total: number;
+  error: string | null;
+  results: Record<SimilarityMetric, CatalogEvaluation> | null;
+}
+
+/**
+ * Queue one evaluation of both metrics on the same sample (the API runs it on a worker). When
+ * one of this merchant's is already queued or running (another tab, another user), follow that
+ * one instead: the API runs one at a time.
+ */
+export async function startEvaluation(
   params: EvaluationParams,
-): Promise<ActionResult<Record<SimilarityMetric, CatalogEvaluation>>> {
+): Promise<ActionResult<EvaluationProgress>> {
   try {
     const { api } = await sessionOrThrow();
-    const results = await Promise.all(
-      METRICS.map((metric) =>
-        api.request(EvaluateDocument, {
-          metric,
-          relevance: params.relevance,
-          sampleSize: params.sampleSize,
-          depth: params.depth,
-          targetPrecision: params.targetPrecision,
-          seed: 1,
-        }),
-      ),
-    );
-    const [cosine, euclidean] = results as [(typeof results)[number], (typeof results)[number]];
-    return {
-      ok: true,
-      data: { COSINE: cosine.evaluateCatalog, EUCLIDEAN: euclidean.evaluateCatalog },
-    };
+    try {
+      const { startCatalogEvaluation: job } = await api.request(StartCatalogEvaluationDocument, {
+        metrics: [...METRICS],
+        relevance: params.relevance,
+        sampleSize: params.sampleSize,
+        depth: params.depth,
+        targetPrecision: params.targetPrecision,
+        seed: 1,
+      });
+      return { ok: true, data: progressOf(job, []) };
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'CONFLICT' && error.reason)
+        return await evaluationStatus(error.reason);
+      throw error;
+    }
   } catch (error) {
     return actionFailure(error);
   }
+}
+
+/** An evaluation's progress, and its results once it has them. */
+export async function evaluationStatus(id: string): Promise<ActionResult<EvaluationProgress>> {
+  try {
+    const { api } = await sessionOrThrow();
+    const { catalogEvaluation: job } = await api.request(CatalogEvaluationDocument, { id });
+    return { ok: true, data: progressOf(job, job.results) };
+  } catch (error) {
+    return actionFailure(error);
+  }
+}
+
+function progressOf(job: EvaluationJob, results: CatalogEvaluation[]): EvaluationProgress {
+  const byMetric = Object.fromEntries(results.map((r) => [r.metric, r])) as Partial<
+    Record<SimilarityMetric, CatalogEvaluation>
+  >;
+  const complete = METRICS.every((m) => byMetric[m]);
+  return {
+    id: job.id,
+    status: job.status,
+    done: job.done,
+    total: job.total,
+    error: job.error ?? null,
+    results: complete ? (byMetric as Record<SimilarityMetric, CatalogEvaluation>) : null,
+  };
 }
 
 /**

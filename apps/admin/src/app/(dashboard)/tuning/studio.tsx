@@ -19,7 +19,13 @@ import {
   type SearchSettings,
   type SimilarityMetric,
 } from '@/lib/types';
-import { evaluateBoth, sampleQueries, saveSettings, type EvaluationParams } from './actions';
+import {
+  evaluationStatus,
+  sampleQueries,
+  saveSettings,
+  startEvaluation,
+  type EvaluationParams,
+} from './actions';
 import { F1Chart, HistogramChart, PrChart, type Mark } from './charts';
 
 const MARK_COLORS = { search: '#3451b2', match: '#15803d', bestF1: '#ea580c', target: '#9333ea' };
@@ -30,6 +36,9 @@ const DEFAULT_PARAMS: EvaluationParams = {
   depth: 50,
   targetPrecision: 0.9,
 };
+
+/** How often a running evaluation's progress is asked for. */
+const EVALUATION_POLL_MS = 500;
 
 type Values = Record<SimilarityMetric, { searchThreshold: number; matchThreshold: number }>;
 
@@ -46,7 +55,11 @@ export function Studio({
   const saved = useMemo(() => savedThresholds(settings, defaults), [settings, defaults]);
   const [params, setParams] = useState<EvaluationParams>(DEFAULT_PARAMS);
   const [evals, setEvals] = useState<Record<SimilarityMetric, CatalogEvaluation> | null>(null);
-  const [evalState, setEvalState] = useState<{ loading: boolean; error?: string }>({
+  const [evalState, setEvalState] = useState<{
+    loading: boolean;
+    error?: string;
+    progress?: { done: number; total: number };
+  }>({
     loading: true,
   });
   const [metric, setMetric] = useState<SimilarityMetric>(settings.metric);
@@ -68,13 +81,23 @@ export function Studio({
     busy: false,
   });
 
+  // The API runs the evaluation on a worker: queue it, then follow its progress.
   const runEvaluation = useCallback(async (p: EvaluationParams) => {
     setEvalState({ loading: true });
-    const result = await evaluateBoth(p);
-    if (result.ok) {
-      setEvals(result.data);
+    let result = await startEvaluation(p);
+    while (result.ok && (result.data.status === 'QUEUED' || result.data.status === 'RUNNING')) {
+      setEvalState({
+        loading: true,
+        progress: { done: result.data.done, total: result.data.total },
+      });
+      await new Promise((resolve) => setTimeout(resolve, EVALUATION_POLL_MS));
+      result = await evaluationStatus(result.data.id);
+    }
+    if (!result.ok) setEvalState({ loading: false, error: result.error });
+    else if (result.data.results) {
+      setEvals(result.data.results);
       setEvalState({ loading: false });
-    } else setEvalState({ loading: false, error: result.error });
+    } else setEvalState({ loading: false, error: result.data.error ?? result.data.status });
   }, []);
 
   const loadSample = useCallback(async () => {
@@ -219,6 +242,12 @@ export function Studio({
       {evalState.loading && !evals && (
         <p role="status">
           <span className="spinner" aria-hidden="true" /> Measuring the catalog with both metrics…
+          {evalState.progress && evalState.progress.total > 0 && (
+            <>
+              {' '}
+              {evalState.progress.done} of {evalState.progress.total} queries
+            </>
+          )}
         </p>
       )}
 
