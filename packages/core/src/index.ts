@@ -39,7 +39,7 @@ export {
   type IngestJobPage,
   type RowErrorPage,
 } from './imports/import.service.js';
-export { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './imports/limits.js';
+export { DEFAULT_IMPORT_LIMITS, FIELD_LIMITS, type ImportLimits } from './imports/limits.js';
 export type { ImportFormat } from './imports/parse.js';
 export { startWorker, type Worker, type WorkerOptions } from './jobs/worker.js';
 export type { OrphanFilesOptions } from './jobs/orphan-files.js';

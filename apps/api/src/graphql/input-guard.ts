@@ -17,16 +17,17 @@ import {
   type OperationDefinitionNode,
   type ValueNode,
 } from 'graphql';
+import { FIELD_LIMITS } from '@lookalike/core';
 import { GraphQLJSON } from 'graphql-scalars';
 import { apiError, ErrorCode } from './errors.js';
 
 /**
  * How deep a JSON value (`labels`, and a filter's `labels`) may nest objects and arrays, the
- * value itself being the first level: the same rule imports apply to labels
- * (`labelDepth` in packages/core/src/imports/limits.ts), whichever door a product comes through.
- * Labels are matched by containment (`@>`), so a filter never needs to be deeper than a label.
+ * value itself being the first level: the rule imports apply to labels (FIELD_LIMITS.labelDepth),
+ * whichever door a product comes through. Labels are matched by containment (`@>`), so a filter
+ * never needs to be deeper than a label.
  */
-export const MAX_JSON_DEPTH = 5;
+export const MAX_JSON_DEPTH = FIELD_LIMITS.labelDepth;
 
 /** What the guard refuses: the input's path (`input.labels.color`) and why. */
 export interface InputProblem {
