@@ -204,6 +204,8 @@ describe.each(testEngines())('adding images: one transaction for the rows ($name
       expect(await t.core.store.get(sha256)).toBeNull();
     });
 
+    // Native only: PGlite has one connection, so a delete cannot wait on another transaction's
+    // lock there (it queues behind the whole transaction instead).
     it.runIf(engine.name === 'postgres')(
       'a delete waiting on an upload’s open transaction removes the image it then commits',
       async () => {
