@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -91,13 +91,17 @@ export function createSessionStore({
     async create() {
       const id = randomBytes(16).toString('base64url');
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const handle = await open(recordOf(id), 'wx', 0o600);
+      // Dated under a name no listing counts, then renamed into place: a prune running beside
+      // this never sees the record before it has its opening time.
+      const pending = path.join(dir, `.pending-${randomBytes(8).toString('hex')}`);
+      const handle = await open(pending, 'wx', 0o600);
       try {
         const opened = now() / 1000;
         await handle.utimes(opened, opened);
       } finally {
         await handle.close();
       }
+      await rename(pending, recordOf(id));
       await prune();
       return id;
     },
