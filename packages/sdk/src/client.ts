@@ -289,26 +289,37 @@ export class LookalikeClient {
 
   /** Poll a job until it has finished; its last state. */
   async waitForJob(id: string, options: WaitOptions = {}): Promise<IngestJob> {
+    return this.pollUntil(
+      `Job ${id}`,
+      async (init) => (await this.request(IngestJobDocument, { id }, init)).ingestJob,
+      isFinished,
+      options,
+    );
+  }
+
+  /**
+   * Fetch `what` until it is `done`, every `intervalMs` (default 1 s), telling `onProgress`
+   * each time; TIMEOUT past `timeoutMs`, and stopped by `signal`.
+   */
+  private async pollUntil<T extends { status: string }>(
+    what: string,
+    fetchOnce: (init?: { signal?: AbortSignal }) => Promise<T>,
+    done: (value: T) => boolean,
+    options: Omit<WaitOptions, 'onProgress'> & { onProgress?: (value: T) => void },
+  ): Promise<T> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const init = options.signal ? { signal: options.signal } : undefined;
     for (;;) {
-      const job = await this.request(
-        IngestJobDocument,
-        { id },
-        options.signal ? { signal: options.signal } : undefined,
-      );
-      options.onProgress?.(job.ingestJob);
-      if (isFinished(job.ingestJob)) return job.ingestJob;
+      const value = await fetchOnce(init);
+      options.onProgress?.(value);
+      if (done(value)) return value;
       if (Date.now() >= deadline)
         throw new LookalikeError(
-          `Job ${id} has not finished after ${options.timeoutMs} ms (${job.ingestJob.status})`,
+          `${what} has not finished after ${options.timeoutMs} ms (${value.status})`,
           'TIMEOUT',
           0,
         );
-      await sleep(
-        options.intervalMs ?? 1000,
-        undefined,
-        options.signal ? { signal: options.signal } : {},
-      );
+      await sleep(options.intervalMs ?? 1000, undefined, init ?? {});
     }
   }
 
@@ -332,27 +343,13 @@ export class LookalikeClient {
     id: string,
     options: Omit<WaitOptions, 'onProgress'> & { onProgress?: (e: Evaluation) => void } = {},
   ): Promise<Evaluation> {
-    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-    for (;;) {
-      const { catalogEvaluation: e } = await this.request(
-        CatalogEvaluationDocument,
-        { id },
-        options.signal ? { signal: options.signal } : undefined,
-      );
-      options.onProgress?.(e);
-      if (e.status === 'COMPLETED' || e.status === 'FAILED') return e;
-      if (Date.now() >= deadline)
-        throw new LookalikeError(
-          `Evaluation ${id} has not finished after ${options.timeoutMs} ms (${e.status})`,
-          'TIMEOUT',
-          0,
-        );
-      await sleep(
-        options.intervalMs ?? 1000,
-        undefined,
-        options.signal ? { signal: options.signal } : {},
-      );
-    }
+    return this.pollUntil(
+      `Evaluation ${id}`,
+      async (init) =>
+        (await this.request(CatalogEvaluationDocument, { id }, init)).catalogEvaluation,
+      (e) => e.status === 'COMPLETED' || e.status === 'FAILED',
+      options,
+    );
   }
 
   // --- models ---
