@@ -1,6 +1,7 @@
 'use client';
 
-import { useActionState, useState } from 'react';
+import { useActionState } from 'react';
+import { SecretBox } from '@/components/secret-box';
 import { ALL_SCOPES, type KeyScope } from '@/lib/types';
 import { useHydrated } from '@/components/use-hydrated';
 import { createKey, type CreateKeyState } from './actions';
@@ -15,7 +16,6 @@ const SCOPE_HELP: Record<KeyScope, string> = {
 
 export function CreateKeyForm() {
   const [state, action, pending] = useActionState<CreateKeyState, FormData>(createKey, {});
-  const [copied, setCopied] = useState(false);
   const ready = useHydrated();
   return (
     <section className="panel stack" aria-labelledby="create-h">
@@ -25,9 +25,6 @@ export function CreateKeyForm() {
         action={action}
         className="row"
         style={{ alignItems: 'flex-start' }}
-        onSubmit={() => {
-          setCopied(false);
-        }}
       >
         <div className="field" style={{ minWidth: 260 }}>
           <label htmlFor="key-name">Name</label>
@@ -68,33 +65,7 @@ export function CreateKeyForm() {
           <div>
             Key <strong>{state.name}</strong> created. Copy it now: it is shown only this once.
           </div>
-          <div className="secret">
-            <code data-testid="new-key-secret" style={{ flex: 1 }}>
-              {state.secret}
-            </code>
-            <button
-              type="button"
-              onClick={() => {
-                // The Clipboard API exists only in secure contexts (https, localhost); elsewhere
-                // select the key so Ctrl+C copies it.
-                if (!('clipboard' in navigator)) {
-                  const code = document.querySelector('[data-testid="new-key-secret"]');
-                  if (code) window.getSelection()?.selectAllChildren(code);
-                  return;
-                }
-                void navigator.clipboard.writeText(state.secret ?? '').then(
-                  () => {
-                    setCopied(true);
-                  },
-                  () => {
-                    setCopied(false);
-                  },
-                );
-              }}
-            >
-              {copied ? 'Copied ✓' : 'Copy'}
-            </button>
-          </div>
+          <SecretBox key={state.secret} secret={state.secret} testId="new-key-secret" />
         </div>
       )}
     </section>

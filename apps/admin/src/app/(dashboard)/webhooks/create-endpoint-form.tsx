@@ -1,6 +1,7 @@
 'use client';
 
-import { useActionState, useState } from 'react';
+import { useActionState } from 'react';
+import { SecretBox } from '@/components/secret-box';
 import { useHydrated } from '@/components/use-hydrated';
 import { WEBHOOK_EVENTS } from '@/lib/types';
 import { WEBHOOK_EVENT_HELP } from '@/lib/webhooks';
@@ -11,7 +12,6 @@ export function CreateEndpointForm() {
     createEndpoint,
     {},
   );
-  const [copied, setCopied] = useState(false);
   const ready = useHydrated();
   return (
     <section className="panel stack" aria-labelledby="create-h">
@@ -21,9 +21,6 @@ export function CreateEndpointForm() {
         action={action}
         className="row"
         style={{ alignItems: 'flex-start' }}
-        onSubmit={() => {
-          setCopied(false);
-        }}
       >
         <div className="field" style={{ minWidth: 360, flex: 1 }}>
           <label htmlFor="endpoint-url">URL</label>
@@ -76,33 +73,7 @@ export function CreateEndpointForm() {
             now: it is shown only this once. Check every delivery&apos;s{' '}
             <code>webhook-signature</code> with it (the SDK&apos;s <code>verifyWebhook</code>).
           </div>
-          <div className="secret">
-            <code data-testid="new-webhook-secret" style={{ flex: 1 }}>
-              {state.secret}
-            </code>
-            <button
-              type="button"
-              onClick={() => {
-                // The Clipboard API exists only in secure contexts (https, localhost); elsewhere
-                // select the secret so Ctrl+C copies it.
-                if (!('clipboard' in navigator)) {
-                  const code = document.querySelector('[data-testid="new-webhook-secret"]');
-                  if (code) window.getSelection()?.selectAllChildren(code);
-                  return;
-                }
-                void navigator.clipboard.writeText(state.secret ?? '').then(
-                  () => {
-                    setCopied(true);
-                  },
-                  () => {
-                    setCopied(false);
-                  },
-                );
-              }}
-            >
-              {copied ? 'Copied ✓' : 'Copy'}
-            </button>
-          </div>
+          <SecretBox key={state.secret} secret={state.secret} testId="new-webhook-secret" />
         </div>
       )}
     </section>
