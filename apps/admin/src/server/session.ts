@@ -118,3 +118,14 @@ export async function sessionOrThrow(): Promise<Session> {
     throw new ApiError('Your session has ended; sign in again.', 'UNAUTHENTICATED', 401);
   return session;
 }
+
+/**
+ * For actions and route handlers that change something: the session, when its key has `scope`
+ * (the API checks it again); else FORBIDDEN saying what needs it, e.g. "uploads need".
+ */
+export async function sessionWithScope(scope: ApiScope, needs: string): Promise<Session> {
+  const session = await sessionOrThrow();
+  if (!session.can(scope))
+    throw new ApiError(`This key has no ${scope} scope, which ${needs}.`, 'FORBIDDEN', 403);
+  return session;
+}

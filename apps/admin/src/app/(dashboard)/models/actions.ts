@@ -3,19 +3,12 @@
 import { revalidatePath } from 'next/cache';
 import { ActivateModelDocument, RetireModelDocument, StartReindexDocument } from '@lookalike/sdk';
 import type { ActionResult, EmbeddingModel, ModelSwitch } from '@/lib/types';
-import { actionFailure, ApiError, type ApiClient } from '@/server/graphql';
-import { sessionOrThrow } from '@/server/session';
+import { actionFailure, type ApiClient } from '@/server/graphql';
+import { sessionWithScope } from '@/server/session';
 
 /** The API client of a session whose key may change models (the API checks it again). */
 async function settingsWriter(what: string): Promise<ApiClient> {
-  const { api, can } = await sessionOrThrow();
-  if (!can('SETTINGS_WRITE'))
-    throw new ApiError(
-      `This key has no SETTINGS_WRITE scope, which ${what} needs.`,
-      'FORBIDDEN',
-      403,
-    );
-  return api;
+  return (await sessionWithScope('SETTINGS_WRITE', `${what} needs`)).api;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 } from '@/lib/types';
 import { actionFailure, ApiError, type ApiClient } from '@/server/graphql';
 import { storedImageBothMetrics } from '@/server/search';
-import { sessionOrThrow } from '@/server/session';
+import { sessionOrThrow, sessionWithScope } from '@/server/session';
 
 export interface EvaluationParams {
   relevance: 'PRODUCT' | 'CATEGORY';
@@ -164,13 +164,7 @@ export async function saveSettings(input: {
   matchThreshold: number;
 }): Promise<ActionResult<SearchSettings>> {
   try {
-    const { api, can } = await sessionOrThrow();
-    if (!can('SETTINGS_WRITE'))
-      throw new ApiError(
-        'This key has no SETTINGS_WRITE scope, which saving settings needs.',
-        'FORBIDDEN',
-        403,
-      );
+    const { api } = await sessionWithScope('SETTINGS_WRITE', 'saving settings needs');
     const { updateSearchSettings } = await api.request(UpdateSettingsDocument, { input });
     revalidatePath('/tuning');
     revalidatePath('/search');

@@ -8,19 +8,12 @@ import {
 } from '@lookalike/sdk';
 import { textField } from '@/lib/form-data';
 import { WEBHOOK_EVENTS, type ActionResult, type WebhookDelivery } from '@/lib/types';
-import { actionFailure, ApiError, describeError, type ApiClient } from '@/server/graphql';
-import { sessionOrThrow } from '@/server/session';
+import { actionFailure, describeError, type ApiClient } from '@/server/graphql';
+import { sessionWithScope } from '@/server/session';
 
 /** The API client of a session whose key may manage webhooks (the API checks it again). */
 async function webhookAdmin(what: string): Promise<ApiClient> {
-  const { api, can } = await sessionOrThrow();
-  if (!can('SETTINGS_WRITE'))
-    throw new ApiError(
-      `This key has no SETTINGS_WRITE scope, which ${what} needs.`,
-      'FORBIDDEN',
-      403,
-    );
-  return api;
+  return (await sessionWithScope('SETTINGS_WRITE', `${what} needs`)).api;
 }
 
 export interface CreateEndpointState {

@@ -5,7 +5,7 @@ import { extensionOf, importFormatOf } from '@/lib/imports';
 import { IMPORT_FORMATS, type ImportFormat } from '@/lib/types';
 import { ApiError, namedFile } from '@/server/graphql';
 import { assertSameOrigin, errorResponse, fileField } from '@/server/route-helpers';
-import { sessionOrThrow } from '@/server/session';
+import { sessionWithScope } from '@/server/session';
 
 /** The format the form names, else the one the file's name says. */
 function formatOf(given: string, file: File): ImportFormat {
@@ -36,13 +36,7 @@ function formatOf(given: string, file: File): ImportFormat {
 export async function POST(req: Request): Promise<NextResponse> {
   try {
     assertSameOrigin(req);
-    const { api, can } = await sessionOrThrow();
-    if (!can('CATALOG_WRITE'))
-      throw new ApiError(
-        'This key has no CATALOG_WRITE scope, which imports need.',
-        'FORBIDDEN',
-        403,
-      );
+    const { api } = await sessionWithScope('CATALOG_WRITE', 'imports need');
     const form = await req.formData();
     const file = fileField(form, 'file');
     const format = formatOf(textField(form, 'format'), file);

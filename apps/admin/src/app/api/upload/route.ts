@@ -2,7 +2,7 @@ import { AddProductImageDocument, UploadProductImageDocument } from '@lookalike/
 import { NextResponse } from 'next/server';
 import { ApiError, namedFile } from '@/server/graphql';
 import { assertSameOrigin, errorResponse, fileField } from '@/server/route-helpers';
-import { sessionOrThrow } from '@/server/session';
+import { sessionWithScope } from '@/server/session';
 import { textField } from '@/lib/form-data';
 
 /** The uploader's modes by externalId, as the API's ImageUploadMode. */
@@ -24,13 +24,7 @@ const isExternalIdMode = (mode: string): mode is ExternalIdMode =>
 export async function POST(req: Request): Promise<NextResponse> {
   try {
     assertSameOrigin(req);
-    const { api, can } = await sessionOrThrow();
-    if (!can('CATALOG_WRITE'))
-      throw new ApiError(
-        'This key has no CATALOG_WRITE scope, which uploads need.',
-        'FORBIDDEN',
-        403,
-      );
+    const { api } = await sessionWithScope('CATALOG_WRITE', 'uploads need');
     const form = await req.formData();
     const file = fileField(form, 'file');
     const mode = textField(form, 'mode');
