@@ -1,6 +1,5 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core) against the real
 // API and database, started here: every flow of the issue, as a catalog manager would do it.
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,9 +15,10 @@ import {
   type ScenePhoto,
 } from '@lookalike/core';
 import { GraphQLClient } from '@lookalike/sdk';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DETECTION_MARGIN as ADMIN_DETECTION_MARGIN } from '../lib/detection';
+import { CHROMIUM, haveChromium, launchChromium, recordPageErrors } from '../testing/browser';
 import { REPO_ROOT, startStack, type Stack } from '../testing/stack';
 
 // The few lines that run in the page (page.evaluate) see these browser globals. This file
@@ -38,13 +38,11 @@ declare class DataTransfer {
   readonly items: { add(file: File): void };
 }
 
-const CHROMIUM = '/usr/bin/chromium';
 /** The stack's default model (MODELS' first, `fashion-resnet`: its newest bundled version). */
 const SERVING = 'fashion-resnet-v2';
 const SERVING_DIMS = 168;
 /** Waits for what the page will show; no time is asserted, the limit only stops a hung run. */
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 60_000, interval: 100 });
-const haveChromium = existsSync(CHROMIUM);
 /** Where screenshots go: LOOKALIKE_SCREENSHOTS=docs/screenshots to refresh the docs' pictures. */
 const SHOTS = process.env.LOOKALIKE_SCREENSHOTS
   ? path.resolve(REPO_ROOT, process.env.LOOKALIKE_SCREENSHOTS)
@@ -202,18 +200,7 @@ describe.runIf(haveChromium || process.env.CI)(
       profile = await mkdtemp(path.join(tmpdir(), 'lookalike-chromium-'));
       shots = SHOTS ?? (await mkdtemp(path.join(tmpdir(), 'lookalike-shots-')));
       await mkdir(shots, { recursive: true });
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+      context = await launchChromium(profile, {
         viewport: { width: 1440, height: 900 },
         deviceScaleFactor: 1,
         timezoneId: 'UTC',
@@ -221,16 +208,7 @@ describe.runIf(haveChromium || process.env.CI)(
       });
       page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(60_000);
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      page.on('console', (m) => {
-        // 4xx answers the tests provoke (the bad upload) are logged as failed loads; server
-        // errors are caught below by status instead.
-        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-          pageErrors.push(m.text());
-      });
-      page.on('response', (r) => {
-        if (r.status() >= 500) pageErrors.push(`${r.status()} from ${r.url()}`);
-      });
+      recordPageErrors(page, pageErrors);
     }, 1_800_000);
 
     afterEach(async ({ task }) => {

@@ -2,15 +2,15 @@
 // the real API, started here: sign-out ends the session on the server (a copy of the cookie
 // taken before stops working), every response carries the security headers, the whole
 // dashboard works under its Content Security Policy, and no other site can frame it.
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COLOURS, readFashionSample, renderCatalogImage } from '@lookalike/core';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, haveChromium, launchChromium } from '../testing/browser';
 import { startStack, type Stack } from '../testing/stack';
 
 // Browser globals for the one line that runs in the page (no DOM lib here: dashboard.test.ts).
@@ -22,11 +22,9 @@ declare const document: {
   ): void;
 };
 
-const CHROMIUM = '/usr/bin/chromium';
 const SESSION_COOKIE = 'lk_admin_session';
 /** Waits for what the page will show; no time is asserted, the limit only stops a hung run. */
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 60_000, interval: 100 });
-const haveChromium = existsSync(CHROMIUM);
 
 if (!haveChromium && !process.env.CI) {
   console.warn(
@@ -95,18 +93,7 @@ describe.runIf(haveChromium || process.env.CI)(
       });
       framerUrl = await listen(framer);
       profile = await mkdtemp(path.join(tmpdir(), 'lookalike-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+      context = await launchChromium(profile, {
         viewport: { width: 1280, height: 900 },
       });
       // Every blocked script, style, image or request is reported on the document; the init

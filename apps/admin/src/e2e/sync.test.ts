@@ -2,7 +2,6 @@
 // its in-process worker and database, started here: a catalog manager imports a file and follows
 // it, reads and downloads the failed rows, cancels a running import, and adds, tests and deletes
 // a webhook endpoint whose deliveries a receiver on this machine checks.
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,14 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COLOURS, readFashionSample, renderCatalogImage } from '@lookalike/core';
 import { verifyWebhook } from '@lookalike/sdk';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, haveChromium, launchChromium, recordPageErrors } from '../testing/browser';
 import { REPO_ROOT, startStack, type Stack } from '../testing/stack';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Waits for what the page will show; no time is asserted, the limit only stops a hung run. */
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 60_000, interval: 100 });
-const haveChromium = existsSync(CHROMIUM);
 /** Where screenshots go: LOOKALIKE_SCREENSHOTS=docs/screenshots to refresh the docs' pictures. */
 const SHOTS = process.env.LOOKALIKE_SCREENSHOTS
   ? path.resolve(REPO_ROOT, process.env.LOOKALIKE_SCREENSHOTS)
@@ -227,18 +225,7 @@ describe.runIf(haveChromium || process.env.CI)(
       profile = await mkdtemp(path.join(tmpdir(), 'lookalike-chromium-'));
       shots = SHOTS ?? (await mkdtemp(path.join(tmpdir(), 'lookalike-shots-')));
       await mkdir(shots, { recursive: true });
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+      context = await launchChromium(profile, {
         viewport: { width: 1440, height: 900 },
         deviceScaleFactor: 1,
         timezoneId: 'UTC',
@@ -247,14 +234,7 @@ describe.runIf(haveChromium || process.env.CI)(
       });
       page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(60_000);
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      page.on('console', (m) => {
-        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-          pageErrors.push(m.text());
-      });
-      page.on('response', (r) => {
-        if (r.status() >= 500) pageErrors.push(`${r.status()} from ${r.url()}`);
-      });
+      recordPageErrors(page, pageErrors);
       await signIn(stack.key);
     }, 1_800_000);
 
