@@ -7,3 +7,6 @@ export function exclusive(
   name: string,
   options?: { pollMs?: number },
 ): Promise<() => Promise<void>>;
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a child process to listen on). */
+export function freePort(): Promise<number>;

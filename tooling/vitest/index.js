@@ -21,3 +21,4 @@ export function project(test) {
   });
 }
 export { exclusive } from './exclusive.js';
+export { freePort } from './free-port.js';

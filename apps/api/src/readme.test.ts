@@ -5,10 +5,9 @@
 // catalog (seeding 3000 products would take minutes here and is not what the section shows).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exclusive } from '@lookalike/vitest-config';
+import { exclusive, freePort } from '@lookalike/vitest-config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -25,20 +24,6 @@ function sectionCommands(readme: string, heading: string): string[] {
     for (const line of body.split('\n')) if (line.trim()) commands.push(line.trim());
   }
   return commands;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 interface Background {

@@ -3,7 +3,6 @@
 // dashboard as a child process (`next start`) talking to it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServer, type ApiConfig, type ApiServer } from '@lookalike/api';
@@ -17,7 +16,7 @@ import {
 import { createDb, IN_MEMORY, type Db } from '@lookalike/db';
 import { createEmbedder, sha256Hex, type Embedder } from '@lookalike/inference';
 import { GraphQLClient } from '@lookalike/sdk';
-import { exclusive } from '@lookalike/vitest-config';
+import { exclusive, freePort } from '@lookalike/vitest-config';
 
 export const ADMIN_DIR = path.resolve(import.meta.dirname, '..', '..');
 export const REPO_ROOT = path.resolve(ADMIN_DIR, '..', '..');
@@ -155,20 +154,6 @@ export async function buildAdmin(): Promise<void> {
     // NODE_ENV as `npm start` has it (Vitest sets "test"): a production build, and one
     // Turborepo cache entry for both.
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
   });
 }
 
