@@ -245,13 +245,8 @@ export class EvaluationService {
           ),
         );
       }
-      const queries = results[0]?.sample.queries ?? 0;
-      await this.db.evaluations.progress(
-        evaluationId,
-        queries * args.metrics.length,
-        queries * args.metrics.length,
-      );
-      await this.db.evaluations.complete(evaluationId, results);
+      const queries = (results[0]?.sample.queries ?? 0) * args.metrics.length;
+      await this.db.evaluations.complete(evaluationId, results, queries);
     } catch (error) {
       await this.db.evaluations.fail(
         evaluationId,

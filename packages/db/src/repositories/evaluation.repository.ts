@@ -92,12 +92,15 @@ export class EvaluationRepository {
     });
   }
 
-  async complete(id: string, result: unknown[]): Promise<void> {
+  /** The results, and every one of the `queries` run (done = total). */
+  async complete(id: string, result: unknown[], queries: number): Promise<void> {
     await this.prisma.evaluationJob.updateMany({
       where: { id, status: 'RUNNING' },
       data: {
         status: 'COMPLETED',
         result: result as Prisma.InputJsonArray,
+        done: queries,
+        total: queries,
         finishedAt: new Date(),
       },
     });
