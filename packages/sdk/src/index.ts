@@ -20,6 +20,7 @@ export {
   encodeRequest,
   encodeRequestBytes,
   GraphQLClient,
+  MAX_VARIABLE_DEPTH,
   type EncodedRequest,
   type GraphQLErrorEntry,
   type GraphQLResponse,

@@ -3,6 +3,8 @@
  * when a variable holds a file. Every Blob (File included) found in the variables becomes a part;
  * its place in the variables is sent as null and filled by the server from the map.
  */
+import { LookalikeError } from './errors.js';
+
 export interface GraphQLErrorEntry {
   message: string;
   path?: (string | number)[];
@@ -25,31 +27,57 @@ export interface EncodedRequest {
 
 type Path = (string | number)[];
 
+/**
+ * The deepest value the SDK encodes. Nothing the API accepts comes near it (its documents nest at
+ * most 32 levels, labels 5), and JSON.stringify overflows the stack a few thousand levels down:
+ * deeper variables are refused here, with their path, instead of a RangeError.
+ */
+export const MAX_VARIABLE_DEPTH = 64;
+
 function isBlob(value: unknown): value is Blob {
   return typeof Blob !== 'undefined' && value instanceof Blob;
 }
 
-/** The variables with every Blob replaced by null, and where each Blob was. */
+/** Arrays and plain objects are walked; anything else (a Date, a Map) goes as JSON sends it. */
+function isContainer(value: unknown): value is unknown[] | Record<string, unknown> {
+  if (Array.isArray(value)) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function refused(message: string, path: Path): LookalikeError {
+  const field = ['variables', ...path].join('.');
+  return new LookalikeError(`${message} at ${field}`, 'BAD_USER_INPUT', 0, { field });
+}
+
+/**
+ * The variables with every Blob replaced by null, and where each Blob was. Refuses (as
+ * BAD_USER_INPUT, before anything is sent) variables deeper than MAX_VARIABLE_DEPTH and
+ * variables that contain themselves.
+ */
 export function extractFiles(variables: Record<string, unknown>): {
   variables: Record<string, unknown>;
   files: { path: Path; file: Blob }[];
 } {
   const files: { path: Path; file: Blob }[] = [];
+  const ancestors = new Set<object>();
   const walk = (value: unknown, path: Path): unknown => {
     if (isBlob(value)) {
       files.push({ path, file: value });
       return null;
     }
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, [...path, i]));
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(
-        Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-          k,
-          walk(v, [...path, k]),
-        ]),
-      );
+    if (!isContainer(value)) return value;
+    if (ancestors.has(value)) throw refused('The variables contain themselves', path);
+    if (path.length >= MAX_VARIABLE_DEPTH) {
+      throw refused(`The variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, path);
     }
-    return value;
+    ancestors.add(value);
+    const copy = Array.isArray(value)
+      ? value.map((v, i) => walk(v, [...path, i]))
+      : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, [...path, k])]));
+    ancestors.delete(value);
+    return copy;
   };
   return { variables: walk(variables, []) as Record<string, unknown>, files };
 }
