@@ -10,8 +10,8 @@ import { createServer, type ApiServer } from './server.js';
  * The longest a stop may take before the process exits anyway, with code 1 (the lockfile is
  * still removed; the next start recovers the embedded database as after a crash). Requests in
  * flight get up to 10 s of it: the grace of Apollo's drain plugin (http/app.ts), after which
- * their connections are closed. The in-process worker's batches and closing the database take
- * the rest. 15 s fits Kubernetes' default 30 s termination grace; with `docker stop` (10 s
+ * their connections are closed. The in-process worker's batches get 3 s more (server.ts), then
+ * closing the database takes the rest. 15 s fits Kubernetes' default 30 s termination grace; with `docker stop` (10 s
  * before SIGKILL) give the container `stop_grace_period: 20s`.
  */
 const SHUTDOWN_TIMEOUT_MS = 15_000;

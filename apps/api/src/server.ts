@@ -66,6 +66,13 @@ export interface ApiServer {
 }
 
 /**
+ * How long the in-process worker's batches may run on after a close: the requests in flight
+ * had up to 10 s before (Apollo's drain), and main.ts gives the whole stop 15 s. Jobs still
+ * running then are failed and retried after the next start.
+ */
+const WORKER_STOP_TIMEOUT_MS = 3_000;
+
+/**
  * Node's own limits on a request's arrival (the body's idle timeout is the app's:
  * http/body-timeout.ts). A request that misses one is answered 408 and its connection closed.
  * The headers are part of the request, so their limit is never the longer one. Node checks its
@@ -231,7 +238,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<A
       if (closed) return;
       closed = true;
       await stop();
-      await worker?.stop();
+      await worker?.stop({ timeoutMs: WORKER_STOP_TIMEOUT_MS });
       if (httpServer.listening)
         await new Promise<void>((resolve) =>
           httpServer.close(() => {

@@ -347,3 +347,80 @@ describe.skipIf(!native)('the worker process, stopped by SIGTERM (native Postgre
     expect(active[0]?.n).toBe(0);
   }, 240_000);
 });
+
+describe.skipIf(!native)(
+  'the worker process, stopped while a batch hangs (native Postgres)',
+  () => {
+    let t: TestServer;
+    let images: http.Server;
+    let imagesUrl = '';
+    let requested = 0;
+    let worker: Child | undefined;
+    beforeAll(async () => {
+      // An image server that takes every request and never answers: the batches in hand cannot
+      // finish before the fetch's own 10 s timeout.
+      images = http.createServer(() => {
+        requested++;
+      });
+      await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
+      imagesUrl = `http://127.0.0.1:${(images.address() as { port: number }).port}`;
+      t = await startTestServer(native!, { IMAGE_FETCH_ALLOW: ['127.0.0.1'], WORKER: 'off' });
+    }, 120_000);
+    afterAll(async () => {
+      if (worker && worker.child.exitCode === null) worker.child.kill('SIGKILL');
+      await t.stop();
+      images.closeAllConnections();
+      await new Promise((r) => images.close(r));
+    });
+
+    it('fails the rows in hand back to the queue within SHUTDOWN_TIMEOUT_MS and exits 0', async () => {
+      const lines = ['externalId,title,imageUrls'];
+      for (let i = 0; i < 20; i++) lines.push(`H-${i},Product ${i},${imagesUrl}/img/${i}.png`);
+      const res = await t.client.upload<{ importCatalog: { id: string } }>(
+        `mutation ($file: Upload!) { importCatalog(file: $file, format: CSV) { id } }`,
+        {},
+        { file: { bytes: Buffer.from(lines.join('\n')), name: 'catalog.csv' } },
+      );
+      expect(res.errors).toBeUndefined();
+      const id = res.data!.importCatalog.id;
+
+      worker = run(
+        ['--conditions=@lookalike/source', '--import', 'tsx', 'apps/worker/src/main.ts'],
+        {
+          DATABASE_URL: t.databaseUrl!,
+          DATA_DIR: t.dataDir,
+          MODELS: 'fashion-resnet',
+          INFERENCE_DEVICE: 'cpu',
+          IMAGE_FETCH_ALLOW: '127.0.0.1',
+          // The batches get 2 s of it; waiting for them to end would take the fetch's 10 s.
+          SHUTDOWN_TIMEOUT_MS: '4000',
+        },
+      );
+      await worker.waitFor(/Lookalike worker \d+ started/);
+      const end = Date.now() + 60_000;
+      while (requested === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(requested).toBeGreaterThan(0);
+      worker.child.kill('SIGTERM');
+      // Exit 1 with "Not stopped after" is the process giving up on a stop that waited too long.
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(worker.output()).not.toMatch(/Not stopped after/);
+      expect(worker.output()).toMatch(/Lookalike worker \d+ stopped/);
+
+      // The rows in hand are neither lost nor failed: their jobs wait to be retried, none is left
+      // active for the expiry (WORKER_EXPIRE_SECONDS) to find.
+      const states = await t.db.sql.withSession((s) =>
+        s.query<{ state: string; n: number }>(
+          `SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = 'ingest-row' GROUP BY state`,
+        ),
+      );
+      const count = (state: string) => states.find((r) => r.state === state)?.n ?? 0;
+      expect(count('active')).toBe(0);
+      expect(count('retry')).toBeGreaterThan(0);
+      const job = await t.client.query<{ ingestJob: { done: number; failed: number } }>(
+        `query ($id: ID!) { ingestJob(id: $id) { done failed } }`,
+        { id },
+      );
+      expect(job.data!.ingestJob).toEqual({ done: 0, failed: 0 });
+    }, 240_000);
+  },
+);

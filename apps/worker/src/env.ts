@@ -34,10 +34,12 @@ const schema = z.object({
   /** How often expired attempts are looked for, seconds (default 30). */
   QUEUE_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /**
-   * The longest a stop (SIGTERM, SIGINT) may take, ms (default 10 s): the batches in hand finish
-   * and the worker exits 0; past it, the process exits 1, and rows still running are retried by
-   * another worker once their attempt expires (WORKER_EXPIRE_SECONDS). Keep it under the
-   * orchestrator's grace before SIGKILL (`docker stop`: 10 s, compose's stop_grace_period).
+   * The longest a stop (SIGTERM, SIGINT) may take, ms (default 10 s). The batches in hand get
+   * all but 2 s of it (1 s at least) to finish; jobs still running then are failed, to be retried
+   * by another worker at once, and the worker exits 0. Should the rest hang past the limit, the
+   * process exits 1, and rows still running are retried once their attempt expires
+   * (WORKER_EXPIRE_SECONDS). Keep it under the orchestrator's grace before SIGKILL
+   * (`docker stop`: 10 s, compose's stop_grace_period).
    */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** Send webhook deliveries from this worker (default true). */

@@ -77,8 +77,9 @@ console.log(`Lookalike worker ${process.pid} started; models ${models}`);
 
 state.stop = async () => {
   try {
-    // The queue stops polling and the batches in hand finish; then the database closes.
-    await worker.stop();
+    // The queue stops polling and the batches in hand finish (or are failed, to be retried, when
+    // they run past their share of the limit); then the database closes.
+    await worker.stop({ timeoutMs: Math.max(1_000, config.SHUTDOWN_TIMEOUT_MS - 2_000) });
     await core.close();
     console.log(`Lookalike worker ${process.pid} stopped.`);
     process.exit(0);

@@ -35,7 +35,12 @@ export interface WorkerOptions {
 }
 
 export interface Worker {
-  stop(): Promise<void>;
+  /**
+   * Stop polling and let the batches in hand finish, for up to `timeoutMs` (default 30 s; at
+   * least 1 s). Jobs still running then are failed, so they are retried (by this or another
+   * worker) without waiting for their expiry; their effects are idempotent.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 /** What a worker needs from the core (`Core.startWorker` passes its own). */
@@ -116,12 +121,29 @@ export async function startWorker(deps: WorkerDeps, options: WorkerOptions = {})
   }
   let stopped = false;
   return {
-    async stop() {
+    async stop({ timeoutMs = 30_000 } = {}) {
       if (stopped) return;
       stopped = true;
-      for (const task of maintenance) await task.stop();
-      await dispatcher?.stop();
-      await queue.stop();
+      // A maintenance pass or a webhook round still going at the deadline is left to end with
+      // the process: what it leaves undone is taken again later (the next pass; the lease).
+      const background = Promise.all([
+        ...maintenance.map((task) => task.stop()),
+        dispatcher?.stop(),
+      ]);
+      await Promise.all([settledWithin(background, timeoutMs), queue.stop({ timeoutMs })]);
     },
   };
+}
+
+/** Resolves when `work` settles or after `ms`, whichever comes first. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work.catch(() => undefined), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

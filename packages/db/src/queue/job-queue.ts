@@ -50,7 +50,10 @@ export interface JobQueue {
     options: WorkOptions,
     handler: (jobs: QueueJob<T>[]) => Promise<BatchFailures | undefined>,
   ): Promise<void>;
-  /** Stop polling, let running batches finish (up to `timeoutMs`), then stop. */
+  /**
+   * Stop polling and let running batches finish, for up to `timeoutMs` (default 30 s; pg-boss
+   * waits 1 s at least); jobs still running then are failed, to be retried.
+   */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
