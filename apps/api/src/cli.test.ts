@@ -156,7 +156,7 @@ describe('the lookalike CLI against the API', () => {
     expect(JSON.parse(differ.stdout)).toMatchObject({ isMatch: false });
   }, 120_000);
 
-  it('lists models with coverage and keys', async () => {
+  it('lists models with coverage, keys and the webhook events', async () => {
     const models = await lookalike(['models'], env);
     expect(models.code).toBe(0);
     const active = rows(models.stdout).find((r) => r[1] === 'ACTIVE');
@@ -168,6 +168,19 @@ describe('the lookalike CLI against the API', () => {
     expect(keys.code).toBe(0);
     expect(rows(keys.stdout)[0]).toEqual(['id', 'name', 'prefix', 'scopes', 'created', 'revoked']);
     expect(keys.stdout).toContain(t.key.split('_')[1]);
+
+    const events = await lookalike(['webhooks', 'events'], env);
+    expect(events.code).toBe(0);
+    const listed = rows(events.stdout);
+    expect(listed[0]).toEqual(['event', 'sent for']);
+    expect(listed.slice(1).map((r) => r[0])).toEqual([
+      'import.completed',
+      'import.failed',
+      'image.indexed',
+      'image.failed',
+      'model.switched',
+    ]);
+    expect(listed[1]?.[1]).toMatch(/import/);
   }, 60_000);
 
   it('says plainly what is wrong: a wrong key, no server, not an image, no file, bad usage', async () => {

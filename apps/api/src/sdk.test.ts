@@ -149,6 +149,29 @@ describe.each(testEngines())('the SDK against the API ($name)', (engine) => {
     expect((await rejection(down.viewer())).code).toBe('API_UNREACHABLE');
   }, 60_000);
 
+  it('lists the events an endpoint can subscribe to; an unknown one is refused by name', async () => {
+    const events = await client.webhookEvents();
+    expect(events.map((e) => e.name)).toEqual([
+      'import.completed',
+      'import.failed',
+      'image.indexed',
+      'image.failed',
+      'model.switched',
+    ]);
+    for (const e of events) expect(e.description.length).toBeGreaterThan(10);
+    const unknown = await rejection(
+      client.createWebhookEndpoint(receiver.url, ['import.completed', 'import.started']),
+    );
+    expect(unknown).toMatchObject({ code: 'BAD_USER_INPUT', field: 'events' });
+    expect(unknown.message).toContain('unknown events: import.started');
+
+    const { data } = await t.client.query<{ createApiKey: { secret: string } }>(
+      `mutation { createApiKey(name: "searcher", scopes: [SEARCH]) { secret } }`,
+    );
+    const searcher = createClient({ url: t.url, apiKey: data!.createApiKey.secret });
+    expect((await rejection(searcher.webhookEvents())).code).toBe('FORBIDDEN');
+  });
+
   it("sends a test webhook that verifies with the endpoint's secret", async () => {
     const { endpoint, secret } = await client.createWebhookEndpoint(receiver.url, [
       'import.completed',

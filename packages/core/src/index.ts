@@ -49,6 +49,7 @@ export {
   generateWebhookSecret,
   signWebhook,
   verifyWebhook,
+  WEBHOOK_EVENT_DESCRIPTIONS,
   WEBHOOK_EVENTS,
   WEBHOOK_TEST_EVENT,
   type SignedHeaders,

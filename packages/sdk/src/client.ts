@@ -28,6 +28,7 @@ import {
   ViewerDocument,
   WebhookDeliveriesDocument,
   WebhookEndpointsDocument,
+  WebhookEventsDocument,
   type ApiScope,
   type ImportFormat,
   type ImportItemInput,
@@ -391,6 +392,11 @@ export class LookalikeClient {
   }
 
   // --- webhooks ---
+
+  /** The events an endpoint can subscribe to, each with what it is sent for. */
+  async webhookEvents() {
+    return (await this.request(WebhookEventsDocument)).webhookEvents;
+  }
 
   async webhookEndpoints() {
     return (await this.request(WebhookEndpointsDocument)).webhookEndpoints;

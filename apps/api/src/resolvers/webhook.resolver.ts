@@ -1,4 +1,4 @@
-import type { WebhookService } from '@lookalike/core';
+import { WEBHOOK_EVENT_DESCRIPTIONS, WEBHOOK_EVENTS, type WebhookService } from '@lookalike/core';
 import type { WebhookDeliveryRecord } from '@lookalike/db';
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../context.js';
@@ -8,6 +8,7 @@ import {
   WebhookDelivery,
   WebhookDeliveryConnection,
   WebhookEndpoint,
+  WebhookEvent,
 } from '../types/webhook.type.js';
 
 function toDelivery(d: WebhookDeliveryRecord): WebhookDelivery {
@@ -32,7 +33,8 @@ export class WebhookResolver {
   @Authorized(ApiScope.SETTINGS_WRITE)
   @Mutation(() => CreatedWebhookEndpoint, {
     description:
-      'Deliver these events to this URL, signed per Standard Webhooks with the secret answered here once. Events: import.completed, import.failed, image.indexed, image.failed, model.switched.',
+      'Deliver these events to this URL, signed per Standard Webhooks with the secret answered here once. ' +
+      `Events (webhookEvents says what each means): ${WEBHOOK_EVENTS.join(', ')}.`,
   })
   async createWebhookEndpoint(
     @Arg('url', () => String) url: string,
@@ -40,6 +42,14 @@ export class WebhookResolver {
     @Ctx() ctx: Context,
   ): Promise<CreatedWebhookEndpoint> {
     return this.webhooks.create(ctx.principal.merchantId, { url, events });
+  }
+
+  @Authorized(ApiScope.SETTINGS_WRITE)
+  @Query(() => [WebhookEvent], {
+    description: 'The events an endpoint can subscribe to, with what each is sent for.',
+  })
+  webhookEvents(): WebhookEvent[] {
+    return WEBHOOK_EVENTS.map((name) => ({ name, description: WEBHOOK_EVENT_DESCRIPTIONS[name] }));
   }
 
   @Authorized(ApiScope.SETTINGS_WRITE)

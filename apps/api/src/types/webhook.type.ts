@@ -17,6 +17,15 @@ export class WebhookEndpoint {
   createdAt!: Date;
 }
 
+@ObjectType({ description: 'An event a webhook endpoint can subscribe to.' })
+export class WebhookEvent {
+  @Field(() => String, { description: 'As createWebhookEndpoint takes it, e.g. import.completed.' })
+  name!: string;
+
+  @Field(() => String, { description: 'What an endpoint subscribed to it is sent.' })
+  description!: string;
+}
+
 @ObjectType()
 export class CreatedWebhookEndpoint {
   @Field(() => WebhookEndpoint)

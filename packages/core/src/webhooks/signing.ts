@@ -11,6 +11,15 @@ export const WEBHOOK_EVENTS = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
+/** What an endpoint subscribed to each event is sent, in a few words (the API's webhookEvents). */
+export const WEBHOOK_EVENT_DESCRIPTIONS: Record<WebhookEventType, string> = {
+  'import.completed': 'an import worked every row (some may have failed)',
+  'import.failed': 'an import in which no row could be imported',
+  'image.indexed': "an imported row's image stored and embedded: searchable",
+  'image.failed': "an imported row's image that could not be fetched or stored",
+  'model.switched': 'another embedding model serves the searches',
+};
+
 /** Sent to one endpoint on request (sendTestWebhook), whatever it subscribes to. */
 export const WEBHOOK_TEST_EVENT = 'webhook.test';
 

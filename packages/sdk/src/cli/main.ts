@@ -410,12 +410,30 @@ const webhooks = program
   });
 
 webhooks
+  .command('events')
+  .description('the events an endpoint can subscribe to, and what each is sent for')
+  .action(async () => {
+    const { api, globals } = client();
+    const events = await api.webhookEvents();
+    if (globals.json) {
+      json(events);
+      return;
+    }
+    out(
+      table(
+        ['event', 'sent for'],
+        events.map((e) => [e.name, e.description]),
+      ),
+    );
+  });
+
+webhooks
   .command('create')
   .description('deliver these events to this URL (its signing secret is shown once)')
   .argument('<url>')
   .requiredOption(
     '--event <event...>',
-    'import.completed, import.failed, image.indexed, image.failed, model.switched',
+    'one or more events (`lookalike webhooks events` lists them)',
   )
   .action(async (url: string, opts: { event: string[] }) => {
     const { api, globals } = client();

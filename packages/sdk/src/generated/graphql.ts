@@ -442,6 +442,11 @@ export type WebhookEndpointFieldsFragment = { id: string, url: string, events: A
 
 export type WebhookDeliveryFieldsFragment = { id: string, eventId: string, eventType: string, status: WebhookDeliveryStatus, attempts: number, lastStatus: number | null, lastError: string | null, createdAt: string, nextAttemptAt: string, deliveredAt: string | null };
 
+export type WebhookEventsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type WebhookEventsQuery = { webhookEvents: Array<{ name: string, description: string }> };
+
 export type WebhookEndpointsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -1708,6 +1713,14 @@ export const MatchImagesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MatchImagesQuery, MatchImagesQueryVariables>;
+export const WebhookEventsDocument = new TypedDocumentString(`
+    query WebhookEvents {
+  webhookEvents {
+    name
+    description
+  }
+}
+    `) as unknown as TypedDocumentString<WebhookEventsQuery, WebhookEventsQueryVariables>;
 export const WebhookEndpointsDocument = new TypedDocumentString(`
     query WebhookEndpoints {
   webhookEndpoints {
