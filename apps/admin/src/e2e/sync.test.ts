@@ -398,6 +398,18 @@ describe.runIf(haveChromium || process.env.CI)(
     it('webhooks: adds an endpoint (secret shown once), sends a test event it receives signed, deletes it', async () => {
       await page.goto(url('/webhooks'));
       await ready('form');
+      // The events and what each is sent for are the API's (webhookEvents).
+      const offered = page.locator('fieldset label.check');
+      expect(await offered.locator('code').allTextContents()).toEqual([
+        'import.completed',
+        'import.failed',
+        'image.indexed',
+        'image.failed',
+        'model.switched',
+      ]);
+      expect(await offered.nth(4).locator('.muted').textContent()).toBe(
+        'another embedding model serves the searches',
+      );
       await page.getByLabel('URL').fill(receiver.url);
       await page.getByLabel('import.failed').check();
       await page.getByRole('button', { name: 'Add endpoint' }).click();

@@ -26,6 +26,7 @@ import type {
   WebhookDeliveriesQuery,
   WebhookDeliveryFieldsFragment,
   WebhookEndpointFieldsFragment,
+  WebhookEventsQuery,
 } from '@lookalike/sdk';
 
 export type {
@@ -92,6 +93,8 @@ export type IngestJobPage = IngestJobsQuery['ingestJobs'];
 export const IMPORT_FORMATS: readonly ImportFormat[] = ['CSV', 'JSONL', 'ZIP'];
 
 export type WebhookEndpoint = WebhookEndpointFieldsFragment;
+/** An event an endpoint can subscribe to, with what it is sent for (the API's list). */
+export type WebhookEvent = WebhookEventsQuery['webhookEvents'][number];
 export type WebhookDelivery = WebhookDeliveryFieldsFragment;
 /** A page of an endpoint's deliveries, newest first. */
 export type WebhookDeliveryPage = WebhookDeliveriesQuery['webhookDeliveries'];
@@ -142,15 +145,6 @@ export interface SearchAnswer {
   /** A photo search's boxes; absent for stored sources. */
   photo?: PhotoSearch;
 }
-
-/** The events a webhook endpoint can subscribe to (createWebhookEndpoint's list). */
-export const WEBHOOK_EVENTS = [
-  'import.completed',
-  'import.failed',
-  'image.indexed',
-  'image.failed',
-  'model.switched',
-] as const;
 
 /** What server actions return: data or a displayable error. */
 export type ActionResult<T = null> =

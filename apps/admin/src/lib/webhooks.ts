@@ -1,17 +1,6 @@
-// The Webhooks page's rules: what each event means, and how often the page looks again while a
-// delivery is pending. Pure: shared by the server page and the browser.
-import type { WEBHOOK_EVENTS, WebhookDelivery } from './types';
-
-export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
-
-/** What an endpoint subscribed to an event is sent, in a few words (docs/architecture.md). */
-export const WEBHOOK_EVENT_HELP: Record<WebhookEventName, string> = {
-  'import.completed': 'an import worked every row (some may have failed)',
-  'import.failed': 'an import in which no row could be imported',
-  'image.indexed': "an imported row's image stored and embedded: searchable",
-  'image.failed': "an imported row's image that could not be fetched or stored",
-  'model.switched': 'another embedding model serves the searches',
-};
+// The Webhooks page's rules: how often the page looks again while a delivery is pending. Pure:
+// shared by the server page and the browser.
+import type { WebhookDelivery } from './types';
 
 /** A delivery due this soon is watched closely: a test event, a retry about to go. */
 export const SOON_MS = 60_000;

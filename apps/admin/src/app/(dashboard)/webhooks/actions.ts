@@ -7,7 +7,7 @@ import {
   SendTestWebhookDocument,
 } from '@lookalike/sdk';
 import { textField } from '@/lib/form-data';
-import { WEBHOOK_EVENTS, type ActionResult, type WebhookDelivery } from '@/lib/types';
+import type { ActionResult, WebhookDelivery } from '@/lib/types';
 import { actionFailure, describeError, type ApiClient } from '@/server/graphql';
 import { sessionWithScope } from '@/server/session';
 
@@ -30,10 +30,8 @@ export async function createEndpoint(
   form: FormData,
 ): Promise<CreateEndpointState> {
   const url = textField(form, 'url');
-  const events = form
-    .getAll('events')
-    .map(String)
-    .filter((e) => (WEBHOOK_EVENTS as readonly string[]).includes(e));
+  // The API checks the events against its list and names any it does not know.
+  const events = form.getAll('events').map(String);
   if (!url) return { error: 'Give the URL that receives the events.', field: 'url' };
   if (events.length === 0) return { error: 'Pick at least one event.', field: 'events' };
   try {

@@ -3,11 +3,11 @@
 import { useActionState } from 'react';
 import { SecretBox } from '@/components/secret-box';
 import { useHydrated } from '@/components/use-hydrated';
-import { WEBHOOK_EVENTS } from '@/lib/types';
-import { WEBHOOK_EVENT_HELP } from '@/lib/webhooks';
+import type { WebhookEvent } from '@/lib/types';
 import { createEndpoint, type CreateEndpointState } from './actions';
 
-export function CreateEndpointForm() {
+/** `events`: the API's list (webhookEvents), so a new event shows here without a release. */
+export function CreateEndpointForm({ events }: { events: readonly WebhookEvent[] }) {
   const [state, action, pending] = useActionState<CreateEndpointState, FormData>(
     createEndpoint,
     {},
@@ -39,16 +39,16 @@ export function CreateEndpointForm() {
         </div>
         <fieldset>
           <legend>Events</legend>
-          {WEBHOOK_EVENTS.map((e) => (
-            <label key={e} className="check">
+          {events.map((e) => (
+            <label key={e.name} className="check">
               <input
                 type="checkbox"
                 name="events"
-                value={e}
-                defaultChecked={e === 'import.completed'}
+                value={e.name}
+                defaultChecked={e.name === 'import.completed'}
               />{' '}
-              <code>{e}</code>
-              <span className="muted small">{WEBHOOK_EVENT_HELP[e]}</span>
+              <code>{e.name}</code>
+              <span className="muted small">{e.description}</span>
             </label>
           ))}
         </fieldset>

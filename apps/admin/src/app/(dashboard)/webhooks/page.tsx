@@ -1,4 +1,8 @@
-import { WebhookDeliveriesDocument, WebhookEndpointsDocument } from '@lookalike/sdk';
+import {
+  WebhookDeliveriesDocument,
+  WebhookEndpointsDocument,
+  WebhookEventsDocument,
+} from '@lookalike/sdk';
 import type { Metadata } from 'next';
 import { RefreshWhile } from '@/components/refresh-while';
 import { formatDate, formatTimestamp } from '@/lib/format';
@@ -27,7 +31,10 @@ export default async function WebhooksPage() {
     );
   }
   const { api } = session;
-  const { webhookEndpoints: endpoints } = await api.request(WebhookEndpointsDocument);
+  const [{ webhookEndpoints: endpoints }, { webhookEvents: events }] = await Promise.all([
+    api.request(WebhookEndpointsDocument),
+    api.request(WebhookEventsDocument),
+  ]);
   const deliveries: WebhookDeliveryPage[] = await Promise.all(
     endpoints.map(
       async (e) =>
@@ -56,7 +63,7 @@ export default async function WebhooksPage() {
           </p>
         </div>
       </div>
-      <CreateEndpointForm />
+      <CreateEndpointForm events={events} />
       {endpoints.length === 0 ? (
         <div className="panel">
           <p className="muted" style={{ margin: 0 }}>
