@@ -157,7 +157,8 @@ ALTER TABLE "image_embeddings" ADD CONSTRAINT "image_embeddings_merchant_id_fkey
 ALTER TABLE "search_settings" ADD CONSTRAINT "search_settings_merchant_id_fkey" FOREIGN KEY ("merchant_id") REFERENCES "merchants"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- The bundled model (models/fashion-resnet, 128-d). Each model gets its own partial expression
--- indexes, so a new model can be backfilled while the old one keeps serving (DESIGN.md).
+-- indexes, so a new model can be backfilled while the old one keeps serving
+-- (docs/architecture.md, "Models have a lifecycle").
 INSERT INTO "embedding_models" ("id", "dims", "status") VALUES ('fashion-resnet-v1', 128, 'ACTIVE');
 
 -- HNSW, one per operator class: cosine (<=>) and Euclidean (<->). m and ef_construction are

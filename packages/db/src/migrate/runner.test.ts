@@ -7,11 +7,24 @@ import { MigrationError } from '../errors.js';
 import { testEngines, type TestDatabase } from '../testing/engines.js';
 import {
   checksum,
+  COMMENT_AMENDMENTS,
   defaultMigrationsDir,
   migrate,
   migrationStatus,
   readMigrations,
+  withoutLineComments,
 } from './runner.js';
+
+const INIT = '20261128000000_init';
+/** The first migration's checksum as databases applied it, before its comment was amended. */
+const INIT_AS_APPLIED = COMMENT_AMENDMENTS[INIT]?.previous[0] ?? '';
+
+/** Record `name` in _prisma_migrations under another checksum, as an older file gave it. */
+async function recordChecksum(db: TestDatabase, name: string, sum: string): Promise<void> {
+  await db.db.sql.withSession((s) =>
+    s.query(`UPDATE "_prisma_migrations" SET checksum = $1 WHERE migration_name = $2`, [sum, name]),
+  );
+}
 
 interface Row {
   migration_name: string;
@@ -74,6 +87,7 @@ describe.each(testEngines())('migration runner ($name)', (engine) => {
       applied: files.map((f) => f.name),
       pending: [],
       modified: [],
+      amended: [],
       unknown: [],
     });
     // The schema is really there: pgvector and the bundled model's row.
@@ -132,6 +146,41 @@ describe.each(testEngines())('migration runner ($name)', (engine) => {
     expect(rows.map((r) => r.migration_name)).toEqual(['20261128000000_init']);
   });
 
+  it('takes a database migrated before a comment-only amendment as migrated, and records the new checksum', async () => {
+    const db = await fresh();
+    await migrate(db.db.sql);
+    const files = await readMigrations();
+    await recordChecksum(db, INIT, INIT_AS_APPLIED);
+    const status = await migrationStatus(db.db.sql);
+    expect(status).toMatchObject({ modified: [], pending: [], amended: [INIT] });
+    expect(status.applied).toEqual(files.map((f) => f.name));
+
+    const log: string[] = [];
+    const again = await migrate(db.db.sql, { log: (m) => log.push(m) });
+    expect(again.applied).toEqual([]);
+    expect(log).toEqual([`recorded the new checksum of ${INIT}: only its comments changed`]);
+    const init = (await bookkeeping(db)).find((r) => r.migration_name === INIT);
+    expect(init?.checksum).toBe(files.find((f) => f.name === INIT)?.checksum);
+    expect((await migrationStatus(db.db.sql)).amended).toEqual([]);
+  });
+
+  it('refuses an amended migration whose SQL changed too, or a checksum it does not list', async () => {
+    const copy = await copyMigrations('amended-sql');
+    const db = await fresh();
+    await migrate(db.db.sql, { dir: copy });
+    const file = path.join(copy, INIT, 'migration.sql');
+    await writeFile(file, `${await readFile(file, 'utf8')}\nCREATE TABLE "sneaked_in" (id int);\n`);
+    await recordChecksum(db, INIT, INIT_AS_APPLIED);
+    const error = await migrate(db.db.sql, { dir: copy }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect((error as Error).message).toMatch(/changed on disk.*20261128000000_init/);
+
+    const other = await fresh();
+    await migrate(other.db.sql);
+    await recordChecksum(other, INIT, 'f'.repeat(64));
+    expect((await migrationStatus(other.db.sql)).modified).toEqual([INIT]);
+  });
+
   it('concurrent runners apply each migration exactly once', async () => {
     const db = await fresh();
     const runners =
@@ -150,5 +199,24 @@ describe.each(testEngines())('migration runner ($name)', (engine) => {
     } finally {
       if (runners[0] !== db.db) await Promise.all(runners.map((r) => r.close()));
     }
+  });
+});
+
+describe('comment-only amendments', () => {
+  it('each amended file keeps the SQL it was applied with, under a new checksum', async () => {
+    const files = await readMigrations();
+    expect(Object.keys(COMMENT_AMENDMENTS).length).toBeGreaterThan(0);
+    for (const [name, amendment] of Object.entries(COMMENT_AMENDMENTS)) {
+      const file = files.find((f) => f.name === name);
+      expect(file, name).toBeDefined();
+      expect(checksum(withoutLineComments(file?.sql ?? ''))).toBe(amendment.sql);
+      expect(amendment.previous).not.toContain(file?.checksum);
+    }
+  });
+
+  it('keeps every line but whole-line -- comments', () => {
+    expect(
+      withoutLineComments("-- a\nSELECT 1; -- trailing stays\n   -- indented\nSELECT '--';"),
+    ).toBe("SELECT 1; -- trailing stays\nSELECT '--';");
   });
 });

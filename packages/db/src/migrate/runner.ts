@@ -39,6 +39,11 @@ export interface MigrationStatus {
   pending: string[];
   /** Applied migrations whose file changed since. */
   modified: string[];
+  /**
+   * Applied migrations (also in `applied`) recorded under an earlier version of the file that
+   * differs from it in comments only (COMMENT_AMENDMENTS); migrate() records the new checksum.
+   */
+  amended: string[];
   /** Rows in _prisma_migrations with no folder on disk. */
   unknown: string[];
 }
@@ -52,6 +57,39 @@ interface AppliedRow {
 
 export function checksum(sql: string | Buffer): string {
   return createHash('sha256').update(sql).digest('hex');
+}
+
+/** The SQL without its whole-line `--` comments: what a comment-only amendment keeps. */
+export function withoutLineComments(sql: string): string {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n');
+}
+
+/**
+ * Applied migrations whose file was later changed in whole-line `--` comments only: the
+ * checksums of its earlier versions, and the checksum of its SQL without those comments. A
+ * database that applied an earlier version takes the file as applied only while its SQL still
+ * has that checksum; any other change to an applied file is refused as before.
+ */
+export const COMMENT_AMENDMENTS: Readonly<
+  Record<string, { previous: readonly string[]; sql: string }>
+> = {
+  '20261128000000_init': {
+    // A comment named a document outside this repository; it now names docs/architecture.md.
+    previous: ['6cb44898965497fd897024dad6f120f454e934bfd3fb420d39ba01336a09450c'],
+    sql: '7591d6fd6c7a22755152cf28cbe5074088ebbfbb42f63fa6d452acf5d213d0d6',
+  },
+};
+
+function isCommentAmendment(file: MigrationFile, recorded: string): boolean {
+  const amendment = COMMENT_AMENDMENTS[file.name];
+  return (
+    amendment !== undefined &&
+    amendment.previous.includes(recorded) &&
+    checksum(withoutLineComments(file.sql)) === amendment.sql
+  );
 }
 
 /** Migration folders in Prisma's layout, ordered by name (their timestamp prefix). */
@@ -104,12 +142,21 @@ function compare(files: MigrationFile[], rows: AppliedRow[]): MigrationStatus {
     );
   }
   const byName = new Map(live.map((r) => [r.migration_name, r]));
-  const status: MigrationStatus = { applied: [], pending: [], modified: [], unknown: [] };
+  const status: MigrationStatus = {
+    applied: [],
+    pending: [],
+    modified: [],
+    amended: [],
+    unknown: [],
+  };
   for (const file of files) {
     const row = byName.get(file.name);
     if (!row) status.pending.push(file.name);
-    else if (row.checksum !== file.checksum) status.modified.push(file.name);
-    else status.applied.push(file.name);
+    else if (row.checksum === file.checksum) status.applied.push(file.name);
+    else if (isCommentAmendment(file, row.checksum)) {
+      status.applied.push(file.name);
+      status.amended.push(file.name);
+    } else status.modified.push(file.name);
   }
   const onDisk = new Set(files.map((f) => f.name));
   status.unknown = live.map((r) => r.migration_name).filter((name) => !onDisk.has(name));
@@ -132,7 +179,8 @@ export interface MigrateOptions {
 /**
  * Apply pending migrations in name order, each in its own transaction, under Prisma's advisory
  * lock, recording each in _prisma_migrations with Prisma's checksum so `prisma migrate status`
- * agrees. An applied migration whose file has changed is refused before anything runs.
+ * agrees. An applied migration whose file has changed is refused before anything runs, unless
+ * the change is a comment-only amendment listed in COMMENT_AMENDMENTS.
  */
 export async function migrate(
   driver: SqlDriver,
@@ -158,6 +206,15 @@ export async function migrate(
       }
       for (const name of status.unknown) {
         log(`warning: migration ${name} is recorded in the database but missing on disk`);
+      }
+      // Comments changed since these were applied: record the file as it is now, as Prisma would.
+      for (const file of files.filter((f) => status.amended.includes(f.name))) {
+        await session.query(
+          `UPDATE "_prisma_migrations" SET checksum = $1
+            WHERE migration_name = $2 AND rolled_back_at IS NULL`,
+          [file.checksum, file.name],
+        );
+        log(`recorded the new checksum of ${file.name}: only its comments changed`);
       }
       const applied: string[] = [];
       for (const file of files.filter((f) => status.pending.includes(f.name))) {
