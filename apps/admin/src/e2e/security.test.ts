@@ -2,6 +2,7 @@
 // the real API, started here: sign-out ends the session on the server (a copy of the cookie
 // taken before stops working), every response carries the security headers, the whole
 // dashboard works under its Content Security Policy, and no other site can frame it.
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,8 @@ import { COLOURS, readFashionSample, renderCatalogImage } from '@lookalike/core'
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, haveChromium, launchChromium } from '../testing/browser';
-import { startStack, type Stack } from '../testing/stack';
+import { freePort } from '@lookalike/vitest-config';
+import { ADMIN_DIR, REPO_ROOT, startStack, type Stack } from '../testing/stack';
 
 // Browser globals for the one line that runs in the page (no DOM lib here: dashboard.test.ts).
 declare const document: {
@@ -129,6 +131,42 @@ describe.runIf(haveChromium || process.env.CI)(
       await stack?.stop();
       /* eslint-enable @typescript-eslint/no-unnecessary-condition */
       if (profile) await rm(profile, { recursive: true, force: true });
+    });
+
+    it('refuses to start with a bad environment, naming the variable, exit 1', async () => {
+      // The build the stack made; a second `next start` beside it, with a secret too short.
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next'),
+          'start',
+          '-p',
+          String(await freePort()),
+          '-H',
+          '127.0.0.1',
+        ],
+        {
+          cwd: ADMIN_DIR,
+          env: {
+            PATH: process.env.PATH,
+            NODE_ENV: 'production',
+            NEXT_TELEMETRY_DISABLED: '1',
+            API_URL: stack.apiUrl,
+            DATA_DIR: stack.adminDataDir,
+            ADMIN_SESSION_SECRET: 'too short',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      // Bounded only so a server that keeps going fails the test instead of hanging it.
+      const bound = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      clearTimeout(bound);
+      expect(code, out).toBe(1);
+      expect(out).toContain('ADMIN_SESSION_SECRET: must be at least 32 characters');
     });
 
     it('sends the security headers on pages, route handlers and static files', async () => {
