@@ -281,6 +281,37 @@ describe('npm start (scripts/start.ts)', () => {
 
 // apps/worker has no embedded mode (on the embedded engine the API runs the worker in-process):
 // a worker process runs on native Postgres only.
+/** Queue an import of `count` rows whose images are at `imagesUrl`; answers the job's id. */
+async function importRows(t: TestServer, prefix: string, count: number, imagesUrl: string) {
+  const lines = ['externalId,title,imageUrls'];
+  for (let i = 0; i < count; i++)
+    lines.push(`${prefix}-${i},Product ${i},${imagesUrl}/img/${i}.png`);
+  const res = await t.client.upload<{ importCatalog: { id: string } }>(
+    `mutation ($file: Upload!) { importCatalog(file: $file, format: CSV) { id } }`,
+    {},
+    { file: { bytes: Buffer.from(lines.join('\n')), name: 'catalog.csv' } },
+  );
+  expect(res.errors).toBeUndefined();
+  return res.data!.importCatalog.id;
+}
+
+/** A worker process on the test server's database, once it says it started. */
+async function startWorkerProcess(t: TestServer, env: Record<string, string> = {}) {
+  const worker = run(
+    ['--conditions=@lookalike/source', '--import', 'tsx', 'apps/worker/src/main.ts'],
+    {
+      DATABASE_URL: t.databaseUrl!,
+      DATA_DIR: t.dataDir,
+      MODELS: 'fashion-resnet',
+      INFERENCE_DEVICE: 'cpu',
+      IMAGE_FETCH_ALLOW: '127.0.0.1',
+      ...env,
+    },
+  );
+  await worker.waitFor(/Lookalike worker \d+ started/);
+  return worker;
+}
+
 describe.skipIf(!native)('the worker process, stopped by SIGTERM (native Postgres)', () => {
   let t: TestServer;
   let images: http.Server;
@@ -306,24 +337,8 @@ describe.skipIf(!native)('the worker process, stopped by SIGTERM (native Postgre
 
   it('finishes the rows in hand, releases nothing half-done, and exits 0', async () => {
     const N = 60;
-    const lines = ['externalId,title,imageUrls'];
-    for (let i = 0; i < N; i++) lines.push(`W-${i},Product ${i},${imagesUrl}/img/${i}.png`);
-    const res = await t.client.upload<{ importCatalog: { id: string } }>(
-      `mutation ($file: Upload!) { importCatalog(file: $file, format: CSV) { id } }`,
-      {},
-      { file: { bytes: Buffer.from(lines.join('\n')), name: 'catalog.csv' } },
-    );
-    expect(res.errors).toBeUndefined();
-    const id = res.data!.importCatalog.id;
-
-    worker = run(['--conditions=@lookalike/source', '--import', 'tsx', 'apps/worker/src/main.ts'], {
-      DATABASE_URL: t.databaseUrl!,
-      DATA_DIR: t.dataDir,
-      MODELS: 'fashion-resnet',
-      INFERENCE_DEVICE: 'cpu',
-      IMAGE_FETCH_ALLOW: '127.0.0.1',
-    });
-    await worker.waitFor(/Lookalike worker \d+ started/);
+    const id = await importRows(t, 'W', N, imagesUrl);
+    worker = await startWorkerProcess(t);
     const end = Date.now() + 60_000;
     while (requested === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(requested).toBeGreaterThan(0);
@@ -374,29 +389,9 @@ describe.skipIf(!native)(
     });
 
     it('fails the rows in hand back to the queue within SHUTDOWN_TIMEOUT_MS and exits 0', async () => {
-      const lines = ['externalId,title,imageUrls'];
-      for (let i = 0; i < 20; i++) lines.push(`H-${i},Product ${i},${imagesUrl}/img/${i}.png`);
-      const res = await t.client.upload<{ importCatalog: { id: string } }>(
-        `mutation ($file: Upload!) { importCatalog(file: $file, format: CSV) { id } }`,
-        {},
-        { file: { bytes: Buffer.from(lines.join('\n')), name: 'catalog.csv' } },
-      );
-      expect(res.errors).toBeUndefined();
-      const id = res.data!.importCatalog.id;
-
-      worker = run(
-        ['--conditions=@lookalike/source', '--import', 'tsx', 'apps/worker/src/main.ts'],
-        {
-          DATABASE_URL: t.databaseUrl!,
-          DATA_DIR: t.dataDir,
-          MODELS: 'fashion-resnet',
-          INFERENCE_DEVICE: 'cpu',
-          IMAGE_FETCH_ALLOW: '127.0.0.1',
-          // The batches get 2 s of it; waiting for them to end would take the fetch's 10 s.
-          SHUTDOWN_TIMEOUT_MS: '4000',
-        },
-      );
-      await worker.waitFor(/Lookalike worker \d+ started/);
+      const id = await importRows(t, 'H', 20, imagesUrl);
+      // The batches get 2 s of it; waiting for them to end would take the fetch's 10 s.
+      worker = await startWorkerProcess(t, { SHUTDOWN_TIMEOUT_MS: '4000' });
       const end = Date.now() + 60_000;
       while (requested === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       expect(requested).toBeGreaterThan(0);
