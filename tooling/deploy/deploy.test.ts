@@ -2,7 +2,7 @@
 // they are wired, each image's stages, user, installs and entry point against the app's
 // package.json and tsconfig, and every environment variable against the app's own parser
 // (apps/*/src/env.ts) and .env.example.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -370,6 +370,42 @@ describe.each(appNames)('the %s Dockerfile', (app) => {
     expect(install).toBeDefined();
     expect(install).toContain('--omit=dev');
     expect(install).toMatch(new RegExp(`(--workspace[= ]|-w )${name}\\b`));
+  });
+
+  it('prunes the runtime install of what production never loads', () => {
+    const { runtime } = dockerfile(app);
+    const install = instructions(runtime, 'RUN').find((r) => /\bnpm ci\b/.test(r)) ?? '';
+    expect(install).toMatch(/npm ci [^&]*&& node \/tmp\/prune-runtime\.mjs\b/);
+    expect(copies(runtime)).toContainEqual({
+      from: undefined,
+      sources: ['tooling/deploy/prune-runtime.mjs'],
+      destination: '/tmp/',
+    });
+  });
+
+  it('copies every local module that the source files it copies import', () => {
+    const { runtime } = dockerfile(app);
+    const sources = copies(runtime)
+      .filter((c) => c.from === undefined)
+      .flatMap((c) => c.sources.map((s) => s.replace(/\/$/, '')));
+    const inImage = (file: string) => sources.some((s) => file === s || file.startsWith(`${s}/`));
+    // next.config.ts, above all: `next start` compiles it, with what it imports, at boot.
+    const pending = sources.filter((s) => /\.(ts|mts|js|mjs)$/.test(s));
+    const seen = new Set<string>();
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const { fileName } of ts.preProcessFile(read(file), true, true).importedFiles) {
+        if (!fileName.startsWith('.')) continue;
+        const base = path.join(path.dirname(file), fileName);
+        const target = ['', '.ts', '.tsx', '.mts', '.js', '.mjs', '/index.ts']
+          .map((ext) => base + ext)
+          .find((f) => statSync(path.join(root, f), { throwIfNoEntry: false })?.isFile());
+        expect(target, `${file} imports ${fileName}, which is not in the repository`).toBeDefined();
+        expect(inImage(target!), `${file} imports ${target!}, which the image lacks`).toBe(true);
+        pending.push(target!);
+      }
+    }
   });
 
   it('runs as an unprivileged user that owns DATA_DIR', () => {
