@@ -27,9 +27,10 @@ export default async function SignInPage() {
         <SignInForm />
         <div className="alert info small">
           Running locally with <code>npm start</code>? The API created a first key with every scope
-          and saved it in <code>{keyFile}</code>. Keys need the <strong>SEARCH</strong> scope;
-          editing needs CATALOG_WRITE, saving thresholds SETTINGS_WRITE, and the keys page
-          KEYS_ADMIN.
+          and saved it in <code>{keyFile}</code> (under Docker Compose:{' '}
+          <code>docker compose exec api cat /data/bootstrap-key</code>). Keys need the{' '}
+          <strong>SEARCH</strong> scope; editing needs CATALOG_WRITE, saving thresholds
+          SETTINGS_WRITE, and the keys page KEYS_ADMIN.
         </div>
       </div>
     </main>
