@@ -1,22 +1,9 @@
 import { testEngines } from '@lookalike/db';
 import { sha256Hex } from '@lookalike/inference';
 import type { GraphQLClient } from '@lookalike/sdk';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { testImage } from './testing/image-server.js';
 import { startTestServer, type TestServer } from './testing/server.js';
-
-function photo(seed: number): Promise<Buffer> {
-  return sharp({
-    create: {
-      width: 80,
-      height: 80,
-      channels: 3,
-      background: { r: (seed * 71) % 256, g: (seed * 13) % 256, b: (seed * 157) % 256 },
-    },
-  })
-    .png()
-    .toBuffer();
-}
 
 const png = (bytes: Uint8Array) => ({ bytes, type: 'image/png', name: 'photo.png' });
 
@@ -97,7 +84,7 @@ describe.each(testEngines())('catalog integrity over the API ($name)', (engine) 
   describe('image files follow the rows', () => {
     it('an upload committing while deleteProduct runs is not left served at /images/<sha256>', async () => {
       const id = await product('RACE-1');
-      const bytes = await photo(1);
+      const bytes = await testImage(1);
       const sha256 = sha256Hex(bytes);
       // The upload runs to its commit at the last moment the delete leaves open (after what it
       // read before removing the product, outside any transaction of its own).

@@ -2,6 +2,7 @@ import { testEngines, type Repositories } from '@lookalike/db';
 import { sha256Hex } from '@lookalike/inference';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { until } from '../testing/fixtures.js';
 import { startTestCore, type TestCore } from '../testing/test-core.js';
 
 /** A product photo that differs per seed (the store and the model see different bytes). */
@@ -158,14 +159,6 @@ describe.each(testEngines())('adding images: one transaction for the rows ($name
 
   describe('image files follow the rows: a delete racing an upload leaves no file behind', () => {
     /** Resolves once `check` holds; polls a condition (no fixed sleeps). */
-    async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-      const deadline = Date.now() + 10_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
-
     it('an upload that commits just before the product is deleted leaves no file (nor row)', async () => {
       const { product } = await t.core.catalog.addImage(
         t.merchantId,
@@ -247,12 +240,16 @@ describe.each(testEngines())('adding images: one transaction for the rows ($name
           spy.mockRestore();
         }
         const deletion = t.core.catalog.delete(t.merchantId, product.id);
-        await until(async () => {
-          const rows = await t.db.prisma.$queryRaw<{ n: number }[]>`
+        await until(
+          async () => {
+            const rows = await t.db.prisma.$queryRaw<{ n: number }[]>`
             SELECT count(*)::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-          return (rows[0]?.n ?? 0) > 0;
-        }, 'the delete to wait on the upload');
+            return (rows[0]?.n ?? 0) > 0;
+          },
+          'the delete to wait on the upload',
+          { timeoutMs: 10_000, intervalMs: 10 },
+        );
         release();
         await expect(upload).resolves.toMatchObject({ image: { sha256 } });
         expect(await deletion).toBe(true);

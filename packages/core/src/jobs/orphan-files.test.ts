@@ -1,33 +1,11 @@
 import { utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { testEngines } from '@lookalike/db';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { solidPhoto, until } from '../testing/fixtures.js';
 import { startTestCore, type TestCore } from '../testing/test-core.js';
 
 const HOUR_MS = 3_600_000;
-
-function photo(seed: number): Promise<Buffer> {
-  return sharp({
-    create: {
-      width: 48,
-      height: 48,
-      channels: 3,
-      background: { r: (seed * 37) % 256, g: (seed * 101) % 256, b: (seed * 59) % 256 },
-    },
-  })
-    .png()
-    .toBuffer();
-}
-
-/** Resolves once `check` holds; polls a condition (no fixed sleeps). */
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.each(testEngines())('image files no row references are swept ($name)', (engine) => {
   let t: TestCore;
@@ -46,21 +24,21 @@ describe.each(testEngines())('image files no row references are swept ($name)', 
   it('on start: an old unreferenced file goes; referenced files (any merchant) and young ones stay', async () => {
     // Left by a process that died after a delete committed and before it removed the file, or
     // by an older version that lost track of it.
-    const orphan = await t.core.store.put(await photo(1));
+    const orphan = await t.core.store.put(await solidPhoto(1));
     await age(orphan.sha256, HOUR_MS * 3);
     // An upload's file written a moment ago, its transaction still to come.
-    const young = await t.core.store.put(await photo(2));
+    const young = await t.core.store.put(await solidPhoto(2));
     const ours = await t.core.catalog.addImage(
       t.merchantId,
       { externalId: 'KEEP-1', mode: 'create' },
-      await photo(3),
+      await solidPhoto(3),
     );
     await age(ours.image.sha256, HOUR_MS * 3);
     const other = await t.db.merchants.create('Other shop');
     const theirs = await t.core.catalog.addImage(
       other.id,
       { externalId: 'KEEP-2', mode: 'create' },
-      await photo(4),
+      await solidPhoto(4),
     );
     await age(theirs.image.sha256, HOUR_MS * 3);
 
@@ -84,7 +62,7 @@ describe.each(testEngines())('image files no row references are swept ($name)', 
   });
 
   it('off: orphanFiles false removes nothing', async () => {
-    const orphan = await t.core.store.put(await photo(5));
+    const orphan = await t.core.store.put(await solidPhoto(5));
     await age(orphan.sha256, HOUR_MS * 3);
     const worker = await (
       await t.reopen({ backfill: { autoStart: false } })

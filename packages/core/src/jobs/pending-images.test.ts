@@ -2,34 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { testEngines } from '@lookalike/db';
 import { sha256Hex } from '@lookalike/inference';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { solidPhoto, until } from '../testing/fixtures.js';
 import { startTestCore, type TestCore } from '../testing/test-core.js';
 
 const MODEL = 'fashion-resnet-v1';
 const HOUR_MS = 3_600_000;
-
-function photo(seed: number): Promise<Buffer> {
-  return sharp({
-    create: {
-      width: 64,
-      height: 64,
-      channels: 3,
-      background: { r: (seed * 41) % 256, g: (seed * 89) % 256, b: (seed * 17) % 256 },
-    },
-  })
-    .png()
-    .toBuffer();
-}
-
-/** Resolves once `check` holds; polls a condition (no fixed sleeps). */
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.each(testEngines())('PENDING images are repaired by the worker ($name)', (engine) => {
   let t: TestCore;
@@ -53,7 +31,7 @@ describe.each(testEngines())('PENDING images are repaired by the worker ($name)'
     content: number | Uint8Array,
     { stored, ageMs }: { stored: boolean; ageMs: number },
   ): Promise<string> {
-    const bytes = typeof content === 'number' ? await photo(content) : content;
+    const bytes = typeof content === 'number' ? await solidPhoto(content) : content;
     const sha256 = sha256Hex(bytes);
     if (stored) await t.core.store.put(bytes);
     const { image } = await t.db.images.add(t.merchantId, {
@@ -134,7 +112,7 @@ describe.each(testEngines())('PENDING images are repaired by the worker ($name)'
     const row = await t.db.images.get(t.merchantId, damaged);
     const file = path.join(t.dataDir, row?.storageKey ?? '');
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, (await photo(7)).subarray(0, 100));
+    await writeFile(file, (await solidPhoto(7)).subarray(0, 100));
     const logs: string[] = [];
     const worker = await (
       await t.reopen({ backfill: { autoStart: false } })
