@@ -1,37 +1,25 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { testEngines, type Repositories, type TestDatabase } from '@lookalike/db';
+import { testEngines, type Repositories } from '@lookalike/db';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createCore, type Core } from '../core.js';
+import type { Core } from '../core.js';
 import { generateApiKey } from '../keys/api-key.js';
 import { ALL_SCOPES } from '../keys/api-key.service.js';
-import { ModelRegistry } from '../models/model-registry.js';
-import { sharedEmbedder } from '../testing/test-core.js';
+import { openTestCore, type OpenTestCore } from '../testing/test-core.js';
 
 describe.each(testEngines())('first start ($name)', (engine) => {
-  let database: TestDatabase;
+  let t: OpenTestCore;
   let core: Core;
   let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-boot-'));
-    database = await engine.create();
-    core = await createCore({
-      db: database.db,
-      models: new ModelRegistry([await sharedEmbedder('fashion-resnet')]),
-      dataDir,
-      backfill: { autoStart: false },
-    });
+    t = await openTestCore(engine, { backfill: { autoStart: false } });
+    ({ core, dataDir } = t);
   });
-  afterAll(async () => {
-    await core.close();
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => t.stop());
 
   it('creates the merchant, its model and its key together, or none of them', async () => {
-    const db = database.db;
+    const db = t.db;
     const original = db.transaction.bind(db);
     const spy = vi.spyOn(db, 'transaction').mockImplementationOnce((fn, options) =>
       original(
@@ -69,30 +57,22 @@ describe.each(testEngines())('first start ($name)', (engine) => {
 });
 
 describe.each(testEngines())('first start, interrupted ($name)', (engine) => {
-  let database: TestDatabase;
+  let t: OpenTestCore;
   let core: Core;
   let dataDir: string;
 
   beforeEach(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-boot-'));
-    database = await engine.create();
-    core = await createCore({
-      db: database.db,
-      models: new ModelRegistry([await sharedEmbedder('fashion-resnet')]),
-      dataDir,
-      backfill: { autoStart: false },
-    });
+    t = await openTestCore(engine, { backfill: { autoStart: false } });
+    ({ core, dataDir } = t);
   });
   afterEach(async () => {
     vi.restoreAllMocks();
-    await core.close();
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    await t.stop();
   });
 
   /** Make the next write of an API key fail, however the start writes it. */
   function failNextKeyWrite(): void {
-    const db = database.db;
+    const db = t.db;
     let failed = false;
     const fail = () => {
       failed = true;
@@ -118,7 +98,7 @@ describe.each(testEngines())('first start, interrupted ($name)', (engine) => {
   }
 
   it('with BOOTSTRAP_API_KEY: a failure writing the key leaves no merchant, and the next start makes both', async () => {
-    const db = database.db;
+    const db = t.db;
     const { token } = generateApiKey();
     failNextKeyWrite();
     await expect(core.bootstrap({ dataDir, bootstrapKey: token })).rejects.toThrow(
@@ -140,7 +120,7 @@ describe.each(testEngines())('first start, interrupted ($name)', (engine) => {
   });
 
   it('a generated key that cannot be saved leaves nothing half-made, and the next start succeeds', async () => {
-    const db = database.db;
+    const db = t.db;
     // DATA_DIR's parent is a file: the key file cannot be written.
     const blocked = path.join(dataDir, 'not-a-dir');
     await writeFile(blocked, 'x');
@@ -158,7 +138,7 @@ describe.each(testEngines())('first start, interrupted ($name)', (engine) => {
   });
 
   it('a merchant left without any key by an earlier, interrupted start gets one, and no second merchant is made', async () => {
-    const db = database.db;
+    const db = t.db;
     const merchant = await db.merchants.create('Default merchant');
     await db.models.ensureIndexes('fashion-resnet-v1');
     await db.merchantModels.activateIfNone(merchant.id, 'fashion-resnet-v1');
@@ -180,7 +160,7 @@ describe.each(testEngines())('first start, interrupted ($name)', (engine) => {
   });
 
   it('a merchant whose keys were all revoked is not given a new one', async () => {
-    const db = database.db;
+    const db = t.db;
     const boot = await core.bootstrap({ dataDir });
     const [key] = await db.apiKeys.list(boot.merchantId);
     expect(await db.apiKeys.revoke(boot.merchantId, key?.id ?? '')).toBe(true);

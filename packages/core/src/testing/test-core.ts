@@ -18,10 +18,10 @@ export function sharedEmbedder(model: string): Promise<Embedder> {
   return embedder;
 }
 
-export interface TestCore {
+/** A core over a fresh database and data folder, before its first start's bootstrap. */
+export interface OpenTestCore {
   core: Core;
   db: Db;
-  merchantId: string;
   dataDir: string;
   /**
    * Another core over the same database and files, as a restarted process would open (with
@@ -31,14 +31,19 @@ export interface TestCore {
   stop(): Promise<void>;
 }
 
-/** A core over a fresh database of `engine`, with the shared embedders of `models`. */
-export async function startTestCore(
+export interface TestCore extends OpenTestCore {
+  merchantId: string;
+}
+
+type TestCoreOptions = { models?: string[] } & Partial<
+  Omit<CoreOptions, 'db' | 'models' | 'dataDir'>
+>;
+
+/** A core over a fresh database of `engine`, with the shared embedders of `models`; not bootstrapped. */
+export async function openTestCore(
   engine: TestEngine,
-  {
-    models = ['fashion-resnet'],
-    ...options
-  }: { models?: string[] } & Partial<Omit<CoreOptions, 'db' | 'models' | 'dataDir'>> = {},
-): Promise<TestCore> {
+  { models = ['fashion-resnet'], ...options }: TestCoreOptions = {},
+): Promise<OpenTestCore> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-core-'));
   const database = await engine.create();
   const registry = new ModelRegistry(await Promise.all(models.map((m) => sharedEmbedder(m))));
@@ -46,11 +51,9 @@ export async function startTestCore(
     createCore({ db: database.db, models: registry, dataDir, ...options, ...extra });
   const core = await open();
   const cores = [core];
-  const { merchantId } = await core.bootstrap({ dataDir });
   return {
     core,
     db: database.db,
-    merchantId,
     dataDir,
     async reopen(extra = {}) {
       const again = await open(extra);
@@ -63,4 +66,14 @@ export async function startTestCore(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** openTestCore, then the first start's bootstrap: the default merchant with its key. */
+export async function startTestCore(
+  engine: TestEngine,
+  options: TestCoreOptions = {},
+): Promise<TestCore> {
+  const opened = await openTestCore(engine, options);
+  const { merchantId } = await opened.core.bootstrap({ dataDir: opened.dataDir });
+  return { ...opened, merchantId };
 }
