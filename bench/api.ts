@@ -8,30 +8,26 @@
 //   BENCH_DATABASE_URL=postgresql://... npm run bench:api   # native Postgres (a scratch database)
 //   BENCH_PRODUCTS=2000 BENCH_SECONDS=5 npm run bench:api   # quicker
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { createServer } from '@lookalike/api';
 import {
   COLOURS,
   readFashionSample,
   renderCatalogImage,
   renderShopperPhoto,
 } from '@lookalike/core';
-import { testEngines } from '@lookalike/db';
 import { encodeRequestBytes, GraphQLClient } from '@lookalike/sdk';
+import { startBenchApi } from './lib/api-server.js';
 import { machineLine, markdownTable, writeSection } from './lib/report.js';
+import { ascending, quantile } from './lib/stats.js';
 
 const run = promisify(execFile);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
 const HTTP_INGEST = Number(process.env.BENCH_HTTP_INGEST ?? 300);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = [1, 8, 32];
-const baseUrl = process.env.BENCH_DATABASE_URL;
-const engine = testEngines(baseUrl).at(baseUrl ? 1 : 0);
-if (!engine) throw new Error('no database engine');
 
 const QUERY = `query($image: Upload!) { similarProducts(image: $image, first: 10) { model hits { score product { id title } } } }`;
 /** The multipart request the SDK sends for this photo (encoded once, sent many times). */
@@ -41,36 +37,17 @@ async function request(image: Buffer) {
 }
 
 function stats(latencies: number[], elapsed: number) {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  const sorted = ascending(latencies);
+  const at = (p: number) => quantile(sorted, p);
   return { rps: latencies.length / elapsed, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: number[]) => quantile(ascending(xs), 0.5);
 
-const database = await engine.create();
-const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-bench-'));
-const server = await createServer({
-  config: {
-    NODE_ENV: 'production',
-    dataDir,
-    RATE_LIMIT_PER_MINUTE: 0,
-    INFERENCE_DEVICE: 'cpu',
-  },
-  db: database.db,
-  logger: {
-    info: () => undefined,
-    error: (m, e) => {
-      console.error(m, e);
-    },
-  },
-});
+const bench = await startBenchApi();
 try {
-  const url = await server.listen(0, '127.0.0.1');
-  const key = server.bootstrap.generatedKey as string;
+  const { server, url, key, merchantId, dataDir } = bench;
   const api = new GraphQLClient(url, key);
-  const merchantId = server.bootstrap.merchantId;
   const { core } = server;
   const { db } = core;
   const embedder = core.registry.default;
@@ -129,9 +106,12 @@ try {
     Array.from({ length: 32 }, async (_, q) => renderShopperPhoto(await photoOf(q * 97), q)),
   );
   const requests = await Promise.all(queries.map(request));
-  const bodies = requests.map((r) => Buffer.from(r.body).toString('base64'));
-  const contentType = requests[0]?.headers['content-type'];
-  if (!contentType) throw new Error('the SDK encoded no content type');
+  // Each multipart body has a boundary of its own, named in its own content type.
+  const bodies = requests.map((r) => {
+    const contentType = r.headers['content-type'];
+    if (!contentType) throw new Error('the SDK encoded no content type');
+    return { base64: Buffer.from(r.body).toString('base64'), contentType };
+  });
   const specFile = path.join(dataDir, 'load.json');
   const rows: (string | number)[][] = [];
   const ratios = new Map<number, number>();
@@ -146,7 +126,6 @@ try {
         seconds: SECONDS,
         warmupSeconds: 2,
         headers: { authorization: `Bearer ${key}`, 'apollo-require-preflight': 'true' },
-        contentType,
         bodies,
       }),
     );
@@ -266,7 +245,7 @@ try {
   const goalP50 = (p50s.get(1) ?? Infinity) < 25;
   const md = `## GraphQL API — \`npm run bench:api\`
 
-${machineLine()}. ${database.url ? 'Native Postgres' : 'Embedded PGlite'}, ${PRODUCTS} products with one
+${machineLine()}. ${bench.engine === 'postgres' ? 'Native Postgres' : 'Embedded PGlite'}, ${PRODUCTS} products with one
 image each, model ${info.key} on ${info.executionProvider}. Each request is \`similarProducts(image:, first: 10)\`
 with a multipart JPEG shopper photo (600–1200 px, rotated, tinted, blurred; 32 different photos
 in turn), sent by a closed-loop load generator in a separate process for ${SECONDS} s after a 2 s
@@ -290,7 +269,5 @@ ${inProcessIngest.toFixed(1)} images/s.
   await writeSection('api', md);
   console.log(md);
 } finally {
-  await server.close();
-  await database.drop();
-  await rm(dataDir, { recursive: true, force: true });
+  await bench.close();
 }

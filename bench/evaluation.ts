@@ -4,52 +4,29 @@
 // (similarProducts(imageId:), database work only) and /readyz, one after another.
 //
 //   npm run bench:evaluation     BENCH_PRODUCTS (default 1000), BENCH_DATABASE_URL (native)
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createServer } from '@lookalike/api';
 import { seedDemoCatalog } from '@lookalike/core';
-import { testEngines } from '@lookalike/db';
 import { createClient } from '@lookalike/sdk';
+import { startBenchApi } from './lib/api-server.js';
 import { machineLine, markdownTable, writeSection } from './lib/report.js';
+import { ascending, quantile } from './lib/stats.js';
 
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 1000);
-const baseUrl = process.env.BENCH_DATABASE_URL;
-const engine = testEngines(baseUrl).at(baseUrl ? 1 : 0);
-if (!engine) throw new Error('no database engine');
 
 function summary(latencies: number[]) {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-  return { n: sorted.length, p50: at(0.5), p95: at(0.95), max: sorted.at(-1) ?? NaN };
+  const sorted = ascending(latencies);
+  return {
+    n: sorted.length,
+    p50: quantile(sorted, 0.5),
+    p95: quantile(sorted, 0.95),
+    max: sorted.at(-1) ?? NaN,
+  };
 }
 
-const database = await engine.create();
-const dataDir = await mkdtemp(path.join(tmpdir(), 'lookalike-bench-'));
-const server = await createServer({
-  config: {
-    NODE_ENV: 'production',
-    dataDir,
-    RATE_LIMIT_PER_MINUTE: 0,
-    INFERENCE_DEVICE: 'cpu',
-    DEMO_CATALOG: false,
-    WORKER: 'on',
-  },
-  db: database.db,
-  logger: {
-    info: () => undefined,
-    error: (m, e) => {
-      console.error(m, e);
-    },
-  },
-});
+const api = await startBenchApi({ DEMO_CATALOG: false, WORKER: 'on' });
 try {
-  const url = await server.listen(0, '127.0.0.1');
-  const key = server.bootstrap.generatedKey as string;
-  const client = createClient({ url, apiKey: key });
-  const merchantId = server.bootstrap.merchantId;
+  const { server, url, merchantId } = api;
+  const client = createClient({ url, apiKey: api.key });
   let started = performance.now();
   await seedDemoCatalog(server.core.catalog, merchantId, { count: PRODUCTS, extraPhotoShare: 0.3 });
   console.log(
@@ -122,7 +99,7 @@ try {
     'evaluation',
     `## Catalog evaluations off the request path (\`npm run bench:evaluation\`)
 
-${machineLine()}; engine ${engine.name}; ${PRODUCTS} demo products (30% with a second photo).
+${machineLine()}; engine ${api.engine}; ${PRODUCTS} demo products (30% with a second photo).
 
 The API's probes, one after another, with nothing running and while the largest evaluation the
 API accepts (\`startCatalogEvaluation(sampleSize: 2000, depth: 200, metrics: [COSINE, EUCLIDEAN])\`)
@@ -133,7 +110,5 @@ ${table}
 ${line}.`,
   );
 } finally {
-  await server.close();
-  await database.drop();
-  await rm(dataDir, { recursive: true, force: true });
+  await api.close();
 }

@@ -4,7 +4,8 @@
 // of requests sent.
 //
 //   tsx bench/lib/load-worker.ts <spec.json>
-//   spec: { url, concurrency, seconds, warmupSeconds, headers, bodies: [base64], contentType }
+//   spec: { url, concurrency, seconds, warmupSeconds, headers, bodies: [{ base64, contentType }] }
+//   Each body goes with its own content type: a multipart body's boundary is its own.
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 
@@ -14,21 +15,24 @@ interface Spec {
   seconds: number;
   warmupSeconds: number;
   headers: Record<string, string>;
-  contentType: string;
-  bodies: string[];
+  bodies: { base64: string; contentType: string }[];
 }
 
 const spec = JSON.parse(await readFile(process.argv[2] as string, 'utf8')) as Spec;
-const bodies = spec.bodies.map((b) => Buffer.from(b, 'base64'));
+const bodies = spec.bodies.map((b) => ({
+  bytes: Buffer.from(b.base64, 'base64'),
+  contentType: b.contentType,
+}));
 let next = 0;
 
 async function once(): Promise<{ ok: boolean; ms: number }> {
-  const body = bodies[next++ % bodies.length] as Buffer;
+  const body = bodies[next++ % bodies.length];
+  if (!body) throw new Error('the spec has no bodies');
   const started = performance.now();
   const res = await fetch(spec.url, {
     method: 'POST',
-    headers: { ...spec.headers, 'content-type': spec.contentType },
-    body,
+    headers: { ...spec.headers, 'content-type': body.contentType },
+    body: body.bytes,
   });
   const json = (await res.json()) as { errors?: unknown[] };
   return { ok: res.ok && !json.errors, ms: performance.now() - started };
