@@ -99,6 +99,12 @@ function exchange(
   });
 }
 
+/** The headers of a multipart GraphQL request of this file's boundary (CSRF preflight included). */
+const MULTIPART = {
+  'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+  'apollo-require-preflight': 'true',
+};
+
 function requestHead(
   headers: Record<string, string>,
   { method = 'POST', target = '/graphql' } = {},
@@ -158,8 +164,7 @@ describe.each(testEngines())('the HTTP edge ($name)', (engine) => {
         method: 'POST',
         headers: {
           ...auth(),
-          'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
-          'apollo-require-preflight': 'true',
+          ...MULTIPART,
         },
         body: duplicated(),
       });
@@ -175,9 +180,8 @@ describe.each(testEngines())('the HTTP edge ($name)', (engine) => {
       exchange(t.url, (socket) => {
         socket.write(
           requestHead({
-            'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+            ...MULTIPART,
             'content-length': String(50 * 1024 * 1024),
-            'apollo-require-preflight': 'true',
             ...headers,
           }),
         );
@@ -230,9 +234,8 @@ describe.each(testEngines())('the HTTP edge ($name)', (engine) => {
         socket.write(
           requestHead({
             authorization: `Bearer ${t.key}`,
-            'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+            ...MULTIPART,
             'content-length': String(1024 * 1024),
-            'apollo-require-preflight': 'true',
           }),
         );
         socket.write(multipartHead());
@@ -269,9 +272,8 @@ describe.each(testEngines())('the HTTP edge ($name)', (engine) => {
         socket.write(
           requestHead({
             authorization: `Bearer ${t.key}`,
-            'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+            ...MULTIPART,
             'content-length': String(1024 * 1024),
-            'apollo-require-preflight': 'true',
           }),
         );
         socket.write(multipartHead());
